@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 
+use crate::client::{BodyReader, Client, Out, RawReader, RawWriter};
+use crate::head::{Framing, Head};
+use crate::response::Persistence;
 use crate::util::{EqualReader, FusedReader};
 use crate::{HTTPVersion, Header, Method, Response, StatusCode};
 use chunked_transfer::Decoder;
@@ -48,11 +52,17 @@ use chunked_transfer::Decoder;
 ///
 /// If you want to build fake requests to test your server, use [`TestRequest`](crate::test::TestRequest).
 pub struct Request {
-    // where to read the body from
+    // where to read the body from (made on first use for a request read from a connection)
     data_reader: Option<Box<dyn Read + Send + 'static>>,
 
-    // if this writer is empty, then the request has been answered
-    response_writer: Option<Box<dyn Write + Send + 'static>>,
+    // where the response goes
+    output: Output,
+
+    // the client asked to close the connection after this request
+    close: bool,
+
+    // an HTTP/1.0 client asked to keep the connection
+    keep_alive_1_0: bool,
 
     remote_addr: Option<SocketAddr>,
 
@@ -74,6 +84,16 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+}
+
+/// Where a request's response goes.
+enum Output {
+    /// Its connection (requests read by the server).
+    Client(Arc<Client>),
+    /// Any writer (requests built by [`TestRequest`](crate::TestRequest)).
+    Writer(Box<dyn Write + Send + 'static>),
+    /// Nowhere: the request has been answered, or its writer taken.
+    Answered,
 }
 
 struct NotifyOnDrop<R> {
@@ -107,7 +127,7 @@ pub enum RequestCreationError {
     ExpectationFailed,
 
     /// Error while reading data from the socket during the creation of the `Request`.
-    CreationIoError(IoError),
+    CreationIoError(#[allow(dead_code)] IoError),
 }
 
 impl From<IoError> for RequestCreationError {
@@ -228,7 +248,9 @@ where
 
     Ok(Request {
         data_reader: Some(reader),
-        response_writer: Some(Box::new(writer) as Box<dyn Write + Send + 'static>),
+        output: Output::Writer(Box::new(writer) as Box<dyn Write + Send + 'static>),
+        close: false,
+        keep_alive_1_0: false,
         remote_addr,
         secure,
         method,
@@ -242,6 +264,29 @@ where
 }
 
 impl Request {
+    /// A request read from `client` by the server.
+    pub(crate) fn from_client(head: Head, client: Arc<Client>) -> Request {
+        Request {
+            data_reader: None,
+            remote_addr: client.remote_addr,
+            output: Output::Client(client),
+            close: head.close,
+            keep_alive_1_0: head.keep_alive_1_0,
+            secure: false,
+            method: head.method,
+            path: head.target,
+            http_version: head.version,
+            headers: head.headers,
+            body_length: match head.framing {
+                Framing::Length(n) => usize::try_from(n).ok(),
+                Framing::None => Some(0),
+                Framing::Chunked => None,
+            },
+            must_send_continue: head.expects_continue,
+            notify_when_responded: None,
+        }
+    }
+
     /// Returns true if the request was made through HTTPS.
     #[inline]
     pub fn secure(&self) -> bool {
@@ -309,27 +354,57 @@ impl Request {
     ) -> Box<dyn ReadWrite + Send> {
         use crate::util::CustomStream;
 
-        response
-            .raw_print(
-                self.response_writer.as_mut().unwrap().by_ref(),
-                self.http_version.clone(),
-                &self.headers,
-                false,
-                Some(protocol),
-            )
-            .ok(); // TODO: unused result
+        let stream: Box<dyn ReadWrite + Send> =
+            match std::mem::replace(&mut self.output, Output::Answered) {
+                Output::Client(client) => {
+                    {
+                        let mut io = client.lock_io();
+                        // The connection now belongs to the handler's protocol.
+                        io.close = true;
+                        let mut out = Out {
+                            buf: &mut io.wbuf,
+                            stream: &client.stream,
+                        };
+                        let version = self.http_version.clone();
+                        let _ = response
+                            .print(
+                                &mut out,
+                                &version,
+                                false,
+                                Persistence::Default,
+                                Some(protocol),
+                            )
+                            .and_then(|_| out.flush());
+                    }
+                    Box::new(CustomStream::new(
+                        RawReader {
+                            client: Arc::clone(&client),
+                        },
+                        RawWriter { client },
+                    ))
+                }
+                Output::Writer(mut writer) => {
+                    response
+                        .raw_print(
+                            writer.by_ref(),
+                            self.http_version.clone(),
+                            &self.headers,
+                            false,
+                            Some(protocol),
+                        )
+                        .ok(); // TODO: unused result
+                    writer.flush().ok(); // TODO: unused result
+                    Box::new(CustomStream::new(self.extract_reader_impl(), writer))
+                }
+                Output::Answered => panic!("upgrade() on a request already answered"),
+            };
 
-        self.response_writer.as_mut().unwrap().flush().ok(); // TODO: unused result
-
-        let stream = CustomStream::new(self.extract_reader_impl(), self.extract_writer_impl());
-        if let Some(sender) = self.notify_when_responded.take() {
-            let stream = NotifyOnDrop {
+        match self.notify_when_responded.take() {
+            Some(sender) => Box::new(NotifyOnDrop {
                 sender,
                 inner: stream,
-            };
-            Box::new(stream) as Box<dyn ReadWrite + Send>
-        } else {
-            Box::new(stream) as Box<dyn ReadWrite + Send>
+            }),
+            None => stream,
         }
     }
 
@@ -338,21 +413,11 @@ impl Request {
     /// # Example
     ///
     /// ```no_run
-    /// # extern crate rustc_serialize;
-    /// # extern crate tiny_http;
-    /// # use rustc_serialize::json::Json;
     /// # use std::io::Read;
-    /// # fn get_content_type(_: &tiny_http::Request) -> &'static str { "" }
-    /// # fn main() {
     /// # let server = tiny_http::Server::http("0.0.0.0:0").unwrap();
     /// let mut request = server.recv().unwrap();
-    ///
-    /// if get_content_type(&request) == "application/json" {
-    ///     let mut content = String::new();
-    ///     request.as_reader().read_to_string(&mut content).unwrap();
-    ///     let json: Json = content.parse().unwrap();
-    /// }
-    /// # }
+    /// let mut content = String::new();
+    /// request.as_reader().read_to_string(&mut content).unwrap();
     /// ```
     ///
     /// If the client sent a `Expect: 100-continue` header with the request, calling this
@@ -360,19 +425,34 @@ impl Request {
     #[inline]
     pub fn as_reader(&mut self) -> &mut dyn Read {
         if self.must_send_continue {
-            let msg = Response::new_empty(StatusCode(100));
-            msg.raw_print(
-                self.response_writer.as_mut().unwrap().by_ref(),
-                self.http_version.clone(),
-                &self.headers,
-                true,
-                None,
-            )
-            .ok();
-            self.response_writer.as_mut().unwrap().flush().ok();
             self.must_send_continue = false;
+            match &mut self.output {
+                Output::Client(client) => {
+                    client.send_continue().ok();
+                }
+                Output::Writer(writer) => {
+                    let msg = Response::new_empty(StatusCode(100));
+                    msg.raw_print(
+                        writer.by_ref(),
+                        self.http_version.clone(),
+                        &self.headers,
+                        true,
+                        None,
+                    )
+                    .ok();
+                    writer.flush().ok();
+                }
+                Output::Answered => {}
+            }
         }
 
+        if self.data_reader.is_none() {
+            let reader: Box<dyn Read + Send> = match &self.output {
+                Output::Client(client) => Box::new(BodyReader::new(Arc::clone(client))),
+                _ => Box::new(io::empty()),
+            };
+            self.data_reader = Some(reader);
+        }
         self.data_reader.as_mut().unwrap()
     }
 
@@ -381,11 +461,8 @@ impl Request {
     /// The writer has a raw access to the stream to the user.
     /// This function is useful for things like CGI.
     ///
-    /// Note that the destruction of the `Writer` object may trigger
-    /// some events. For exemple if a client has sent multiple requests and the requests
-    /// have been processed in parallel, the destruction of a writer will trigger
-    /// the writing of the next response.
-    /// Therefore you should always destroy the `Writer` as soon as possible.
+    /// The connection is closed once the writer is dropped, since the server cannot know how
+    /// the bytes written were framed.
     #[inline]
     pub fn into_writer(mut self) -> Box<dyn Write + Send + 'static> {
         let writer = self.extract_writer_impl();
@@ -405,26 +482,22 @@ impl Request {
     ///
     /// This may only be called once on a single request.
     fn extract_writer_impl(&mut self) -> Box<dyn Write + Send + 'static> {
-        use std::mem;
-
-        assert!(self.response_writer.is_some());
-
-        let mut writer = None;
-        mem::swap(&mut self.response_writer, &mut writer);
-        writer.unwrap()
+        match std::mem::replace(&mut self.output, Output::Answered) {
+            Output::Client(client) => {
+                client.lock_io().close = true;
+                Box::new(RawWriter { client })
+            }
+            Output::Writer(writer) => writer,
+            Output::Answered => panic!("the response writer of this request was already taken"),
+        }
     }
 
     /// Extract the body `Reader` object from the Request.
     ///
     /// This may only be called once on a single request.
     fn extract_reader_impl(&mut self) -> Box<dyn Read + Send + 'static> {
-        use std::mem;
-
-        assert!(self.data_reader.is_some());
-
-        let mut reader = None;
-        mem::swap(&mut self.data_reader, &mut reader);
-        reader.unwrap()
+        self.as_reader();
+        self.data_reader.take().unwrap()
     }
 
     /// Sends a response to this request.
@@ -444,19 +517,48 @@ impl Request {
     where
         R: Read,
     {
-        let mut writer = self.extract_writer_impl();
-
         let do_not_send_body = self.method == Method::Head;
-
-        Self::ignore_client_closing_errors(response.raw_print(
-            writer.by_ref(),
-            self.http_version.clone(),
-            &self.headers,
-            do_not_send_body,
-            None,
-        ))?;
-
-        Self::ignore_client_closing_errors(writer.flush())
+        match std::mem::replace(&mut self.output, Output::Answered) {
+            Output::Client(client) => {
+                let mut io = client.lock_io();
+                let close = client.must_close(&io, self.close);
+                let persistence = if close {
+                    Persistence::Close
+                } else if self.keep_alive_1_0 {
+                    Persistence::KeepAlive
+                } else {
+                    Persistence::Default
+                };
+                let mut out = Out {
+                    buf: &mut io.wbuf,
+                    stream: &client.stream,
+                };
+                let result = response
+                    .print(
+                        &mut out,
+                        &self.http_version,
+                        do_not_send_body,
+                        persistence,
+                        None,
+                    )
+                    .and_then(|_| out.flush());
+                if close || result.is_err() {
+                    io.close = true;
+                }
+                Self::ignore_client_closing_errors(result)
+            }
+            Output::Writer(mut writer) => {
+                Self::ignore_client_closing_errors(response.raw_print(
+                    writer.by_ref(),
+                    self.http_version.clone(),
+                    &self.headers,
+                    do_not_send_body,
+                    None,
+                ))?;
+                Self::ignore_client_closing_errors(writer.flush())
+            }
+            Output::Answered => Ok(()),
+        }
     }
 
     fn ignore_client_closing_errors(result: io::Result<()>) -> io::Result<()> {
@@ -487,7 +589,7 @@ impl fmt::Debug for Request {
 
 impl Drop for Request {
     fn drop(&mut self) {
-        if self.response_writer.is_some() {
+        if !matches!(self.output, Output::Answered) {
             let response = Response::empty(500);
             let _ = self.respond_impl(response); // ignoring any potential error
             if let Some(sender) = self.notify_when_responded.take() {

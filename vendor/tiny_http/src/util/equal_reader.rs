@@ -64,25 +64,21 @@ where
     R: Read,
 {
     fn drop(&mut self) {
-        let mut remaining_to_read = self.size;
-
-        while remaining_to_read > 0 {
-            let mut buf = vec![0; remaining_to_read];
-
-            match self.reader.read(&mut buf) {
+        // Upstream allocated the whole remaining length at once (`vec![0; remaining]`), so a
+        // request announcing a huge Content-Length could make it allocate that much.
+        let mut buf = [0u8; 4096];
+        while self.size > 0 {
+            let want = buf.len().min(self.size);
+            match self.reader.read(&mut buf[..want]) {
                 Err(e) => {
                     self.last_read_signal.send(Err(e)).ok();
-                    break;
+                    return;
                 }
-                Ok(0) => {
-                    self.last_read_signal.send(Ok(())).ok();
-                    break;
-                }
-                Ok(other) => {
-                    remaining_to_read -= other;
-                }
+                Ok(0) => break,
+                Ok(n) => self.size -= n,
             }
         }
+        self.last_read_signal.send(Ok(())).ok();
     }
 }
 

@@ -1,137 +1,129 @@
-use std::collections::VecDeque;
+//! Threads for connections, reused from one connection to the next.
+//!
+//! Upstream's pool decided whether to start a thread by reading a count of waiting threads
+//! that a just-woken thread hadn't decremented yet, so a burst of connections could be queued
+//! behind busy threads with none left to run them, and a failed `thread::spawn` panicked in the
+//! accept thread. Here each idle thread parks on its own slot and is handed its next job
+//! directly, and a failed spawn gives the job back to the caller.
+
+use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
-/// Manages a collection of threads.
-///
-/// A new thread is created every time all the existing threads are full.
-/// Any idle thread will automatically die after a few seconds.
-pub struct TaskPool {
-    sharing: Arc<Sharing>,
+/// How long a thread with nothing to do waits for a new job before it exits.
+const IDLE_THREAD_LIFETIME: Duration = Duration::from_secs(10);
+
+pub(crate) struct TaskPool<T: Send + 'static> {
+    parked: Mutex<Vec<Arc<Parked<T>>>>,
+    run: fn(T),
+    stack_size: usize,
+    live: AtomicUsize,
 }
 
-struct Sharing {
-    // list of the tasks to be done by worker threads
-    todo: Mutex<VecDeque<Box<dyn FnMut() + Send>>>,
-
-    // condvar that will be notified whenever a task is added to `todo`
-    condvar: Condvar,
-
-    // number of total worker threads running
-    active_tasks: AtomicUsize,
-
-    // number of idle worker threads
-    waiting_tasks: AtomicUsize,
+struct Parked<T> {
+    job: Mutex<Option<T>>,
+    ready: Condvar,
 }
 
-/// Minimum number of active threads.
-static MIN_THREADS: usize = 4;
-
-struct Registration<'a> {
-    nb: &'a AtomicUsize,
-}
-
-impl<'a> Registration<'a> {
-    fn new(nb: &'a AtomicUsize) -> Registration<'a> {
-        nb.fetch_add(1, Ordering::Release);
-        Registration { nb }
+impl<T: Send + 'static> TaskPool<T> {
+    pub(crate) fn new(run: fn(T), stack_size: usize) -> Arc<TaskPool<T>> {
+        Arc::new(TaskPool {
+            parked: Mutex::new(Vec::new()),
+            run,
+            stack_size,
+            live: AtomicUsize::new(0),
+        })
     }
-}
 
-impl<'a> Drop for Registration<'a> {
-    fn drop(&mut self) {
-        self.nb.fetch_sub(1, Ordering::Release);
+    /// Threads alive, busy or parked.
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
     }
-}
 
-impl TaskPool {
-    pub fn new() -> TaskPool {
-        let pool = TaskPool {
-            sharing: Arc::new(Sharing {
-                todo: Mutex::new(VecDeque::new()),
-                condvar: Condvar::new(),
-                active_tasks: AtomicUsize::new(0),
-                waiting_tasks: AtomicUsize::new(0),
-            }),
-        };
-
-        for _ in 0..MIN_THREADS {
-            pool.add_thread(None)
+    /// Runs `job` on a parked thread, or on a new one. If no thread can be started, the job
+    /// comes back with the error so the caller can refuse it properly.
+    pub(crate) fn execute(self: &Arc<Self>, job: T) -> Result<(), (T, io::Error)> {
+        let parked = self.parked.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        if let Some(parked) = parked {
+            *parked.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(job);
+            parked.ready.notify_one();
+            return Ok(());
         }
-
-        pool
-    }
-
-    /// Executes a function in a thread.
-    /// If no thread is available, spawns a new one.
-    pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
-        let mut queue = self.sharing.todo.lock().unwrap();
-
-        if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 {
-            self.add_thread(Some(code));
-        } else {
-            queue.push_back(code);
-            self.sharing.condvar.notify_one();
+        // The job travels through a slot so that we get it back if the spawn fails.
+        let slot = Arc::new(Mutex::new(Some(job)));
+        let pool = Arc::clone(self);
+        let theirs = Arc::clone(&slot);
+        self.live.fetch_add(1, Ordering::SeqCst);
+        let spawned = thread::Builder::new()
+            .name("connection".into())
+            .stack_size(self.stack_size)
+            .spawn(move || {
+                let first = theirs.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let Some(job) = first {
+                    pool.work(job);
+                }
+                pool.live.fetch_sub(1, Ordering::SeqCst);
+            });
+        match spawned {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                self.live.fetch_sub(1, Ordering::SeqCst);
+                let job = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                match job {
+                    Some(job) => Err((job, err)),
+                    None => Ok(()),
+                }
+            }
         }
     }
 
-    fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) {
-        let sharing = self.sharing.clone();
-
-        thread::spawn(move || {
-            let sharing = sharing;
-            let _active_guard = Registration::new(&sharing.active_tasks);
-
-            if let Some(mut f) = initial_fn {
-                f();
-            }
-
-            loop {
-                let mut task: Box<dyn FnMut() + Send> = {
-                    let mut todo = sharing.todo.lock().unwrap();
-
-                    let task;
-                    loop {
-                        if let Some(poped_task) = todo.pop_front() {
-                            task = poped_task;
-                            break;
-                        }
-                        let _waiting_guard = Registration::new(&sharing.waiting_tasks);
-
-                        let received =
-                            if sharing.active_tasks.load(Ordering::Acquire) <= MIN_THREADS {
-                                todo = sharing.condvar.wait(todo).unwrap();
-                                true
-                            } else {
-                                let (new_lock, waitres) = sharing
-                                    .condvar
-                                    .wait_timeout(todo, Duration::from_millis(5000))
-                                    .unwrap();
-                                todo = new_lock;
-                                !waitres.timed_out()
-                            };
-
-                        if !received && todo.is_empty() {
-                            return;
-                        }
-                    }
-
-                    task
-                };
-
-                task();
-            }
+    /// Runs jobs until none has come for a while.
+    fn work(self: &Arc<Self>, first: T) {
+        let me = Arc::new(Parked {
+            job: Mutex::new(None),
+            ready: Condvar::new(),
         });
+        let mut job = first;
+        loop {
+            (self.run)(job);
+            self.parked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Arc::clone(&me));
+            job = match self.wait(&me) {
+                Some(job) => job,
+                None => return,
+            };
+        }
     }
-}
 
-impl Drop for TaskPool {
-    fn drop(&mut self) {
-        self.sharing
-            .active_tasks
-            .store(999_999_999, Ordering::Release);
-        self.sharing.condvar.notify_all();
+    fn wait(&self, me: &Arc<Parked<T>>) -> Option<T> {
+        let mut slot = me.job.lock().unwrap_or_else(|e| e.into_inner());
+        let mut timed_out = false;
+        loop {
+            if let Some(job) = slot.take() {
+                return Some(job);
+            }
+            if timed_out {
+                // Leave, unless someone took us off the parked list meanwhile: then a job
+                // is on its way and we must stay for it.
+                let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(i) = parked.iter().position(|p| Arc::ptr_eq(p, me)) {
+                    parked.swap_remove(i);
+                    return None;
+                }
+                drop(parked);
+                slot = me.ready.wait(slot).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            let (guard, result) = me
+                .ready
+                .wait_timeout(slot, IDLE_THREAD_LIFETIME)
+                .unwrap_or_else(|e| e.into_inner());
+            slot = guard;
+            timed_out = result.timed_out();
+        }
     }
 }
