@@ -156,6 +156,15 @@ impl Client {
 
 /// Runs a connection until it closes. `dispatch` answers each request on this thread.
 pub(crate) fn run(client: Arc<Client>) {
+    /// Closes and unregisters the connection however `serve` ends, a panicking handler included.
+    struct Release<'a>(&'a Client);
+    impl Drop for Release<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.stream.shutdown(Shutdown::Both);
+            self.0.core.registry.remove(self.0.slot);
+        }
+    }
+    let _release = Release(&client);
     let settings = client.settings();
     let configured = client.stream.configure(
         timeout(settings.idle_timeout),
@@ -164,8 +173,6 @@ pub(crate) fn run(client: Arc<Client>) {
     if configured.is_ok() {
         serve(&client);
     }
-    let _ = client.stream.shutdown(Shutdown::Both);
-    client.core.registry.remove(client.slot);
 }
 
 fn serve(client: &Arc<Client>) {
