@@ -367,3 +367,18 @@ impl Drop for Server {
         }
     }
 }
+
+/// Entry points for the fuzz targets in http-fileserver's `fuzz/` (not a stable API).
+#[doc(hidden)]
+pub mod __fuzz {
+    /// Runs the request-head parser over `bytes` the way a connection does: skip leading empty
+    /// lines, find the end of the head, parse it. Returns whether a valid head was found.
+    pub fn parse_head(bytes: &[u8]) -> bool {
+        let start = crate::head::leading_empty_lines(bytes);
+        let rest = &bytes[start..];
+        match crate::head::find_end(rest, 0) {
+            Some(end) => crate::head::parse(&rest[..end], 100).is_ok(),
+            None => false,
+        }
+    }
+}
