@@ -85,7 +85,8 @@ impl AccessLog {
     pub fn finish(&self, _line: Line, elapsed: Duration) {
         LINE.with(|line| {
             let mut line = line.borrow_mut();
-            let _ = writeln!(line, " {:.3}ms", elapsed.as_secs_f64() * 1000.0);
+            let micros = elapsed.as_micros();
+            let _ = writeln!(line, " {}.{:03}ms", micros / 1000, micros % 1000);
             self.shared.push(line.as_bytes());
         });
     }

@@ -47,6 +47,8 @@ pub fn run(config: &Config, on_ready: impl FnOnce(SocketAddr, &Path)) -> Result<
 
     let root = Root::new(&config.root).map_err(|e| root_error(&config.root, &e))?;
     let listener = listen(config)?;
+    // Not fatal: the default queue works, only less well under bursts.
+    let _ = crate::sys::set_backlog(&listener, 4096);
     let addr = listener
         .local_addr()
         .map_err(|e| StartError(format!("cannot read the listening address: {e}")))?;

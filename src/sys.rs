@@ -77,6 +77,17 @@ pub fn openat2_no_symlinks(_: &File, _: &CStr) -> io::Result<File> {
     Err(io::Error::new(io::ErrorKind::Unsupported, "openat2"))
 }
 
+/// listen(2) again on a listening socket: raises its accept queue to `backlog` (capped by the
+/// kernel at net.core.somaxconn). std listens with 128, too few for a burst of a few hundred
+/// connections: the rest are dropped and retried a second later by the client's SYN timer.
+pub fn set_backlog(listener: &std::net::TcpListener, backlog: libc::c_int) -> io::Result<()> {
+    // SAFETY: a plain call on a descriptor the listener owns and keeps open during it.
+    if unsafe { libc::listen(listener.as_raw_fd(), backlog) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// A set of signals held blocked in every thread, to be taken one at a time by
 /// [`Signals::wait`].
 #[derive(Clone, Copy)]
