@@ -1,0 +1,68 @@
+{
+  description = "http-fileserver: a static-file HTTP server, built as a static musl binary and a one-file scratch image";
+
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
+
+    crane.url = "github:ipetkov/crane";
+
+    rust-overlay = {
+      url = "github:oxalica/rust-overlay";
+      inputs.nixpkgs.follows = "nixpkgs";
+    };
+  };
+
+  outputs =
+    {
+      nixpkgs,
+      crane,
+      rust-overlay,
+      ...
+    }:
+    let
+      # Linux only: the point of the build is a static musl binary for a scratch image.
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+      ];
+
+      # Evaluate each system once and project the outputs from it, so that
+      # `nix flake check` does not instantiate nixpkgs once per output kind.
+      perSystem = nixpkgs.lib.genAttrs systems (
+        system:
+        import ./nix {
+          pkgs = import nixpkgs {
+            inherit system;
+            overlays = [ (import rust-overlay) ];
+          };
+          inherit crane;
+          root = ./.;
+        }
+      );
+
+      each = f: builtins.mapAttrs (_: f) perSystem;
+    in
+    {
+      packages = each (p: {
+        default = p.http-fileserver;
+        inherit (p) image;
+      });
+
+      # `nix run` serves ./public (the binary's default root); `nix run . -- DIR` serves DIR.
+      apps = each (p: {
+        default = {
+          type = "app";
+          program = "${p.http-fileserver}/bin/http-fileserver";
+          meta.description = "Serve a directory over HTTP (default ./public)";
+        };
+      });
+
+      checks = each (p: p.checks);
+
+      devShells = each (p: {
+        default = p.devShell;
+      });
+
+      formatter = each (p: p.pkgs.nixfmt);
+    };
+}
