@@ -15,7 +15,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tiny_http::Request;
+use tiny_http::{Rejected, Request};
 
 use crate::timefmt;
 
@@ -72,9 +72,9 @@ impl AccessLog {
             line.push(' ');
             push_remote(&mut line, request.remote_addr());
             line.push_str(" \"");
-            push_escaped(&mut line, request.method().as_str());
+            push_escaped(&mut line, request.method().as_str().as_bytes());
             line.push(' ');
-            push_escaped(&mut line, request.url());
+            push_escaped(&mut line, request.url().as_bytes());
             let v = request.http_version();
             let _ = write!(line, " HTTP/{}.{}\" {status} {bytes}", v.0, v.1);
         });
@@ -87,6 +87,31 @@ impl AccessLog {
             let mut line = line.borrow_mut();
             let micros = elapsed.as_micros();
             let _ = writeln!(line, " {}.{:03}ms", micros / 1000, micros % 1000);
+            self.shared.push(line.as_bytes());
+        });
+    }
+
+    /// Logs a request tiny_http refused on its own (a malformed or oversized head, one that
+    /// came too slowly, HTTP/2): the raw request line stands where method, target and
+    /// version would.
+    pub fn rejected(&self, r: &Rejected<'_>) {
+        LINE.with(|line| {
+            let mut line = line.borrow_mut();
+            line.clear();
+            push_timestamp(&mut line);
+            line.push(' ');
+            push_remote(&mut line, r.remote_addr.as_ref());
+            line.push_str(" \"");
+            push_escaped(&mut line, r.request_line);
+            let micros = r.elapsed.as_micros();
+            let _ = writeln!(
+                line,
+                "\" {} {} {}.{:03}ms",
+                r.status,
+                r.body_bytes,
+                micros / 1000,
+                micros % 1000
+            );
             self.shared.push(line.as_bytes());
         });
     }
@@ -183,8 +208,8 @@ fn push_remote(line: &mut String, remote: Option<&SocketAddr>) {
 
 /// Appends `value` with bytes outside printable ASCII, `"` and `\` written as `\xNN`, so a
 /// request can't forge log lines or terminal escapes.
-fn push_escaped(line: &mut String, value: &str) {
-    for b in value.bytes() {
+fn push_escaped(line: &mut String, value: &[u8]) {
+    for &b in value {
         if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
             line.push(b as char);
         } else {
@@ -200,7 +225,7 @@ mod tests {
     #[test]
     fn escapes_what_could_forge_a_line() {
         let mut s = String::new();
-        push_escaped(&mut s, "/a\"b\\c\x1b[31m\n\u{e9}");
+        push_escaped(&mut s, "/a\"b\\c\x1b[31m\n\u{e9}".as_bytes());
         assert_eq!(s, "/a\\x22b\\x5Cc\\x1B[31m\\x0A\\xC3\\xA9");
     }
 

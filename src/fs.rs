@@ -39,7 +39,8 @@ pub struct Opened {
 #[derive(Debug)]
 pub enum OpenError {
     /// Missing, not a directory where one was needed, a name too long, a symlink loop, a
-    /// symlink the policy refuses, or not a regular file or directory: 404.
+    /// symlink the policy refuses, or not a regular file or directory (a FIFO, a socket, a
+    /// device): 404.
     NotFound,
     /// Permission denied: 403.
     Forbidden,
@@ -50,9 +51,16 @@ pub enum OpenError {
 impl From<io::Error> for OpenError {
     fn from(err: io::Error) -> OpenError {
         match err.raw_os_error() {
-            Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP | libc::EXDEV) => {
-                OpenError::NotFound
-            }
+            Some(
+                libc::ENOENT
+                | libc::ENOTDIR
+                | libc::ENAMETOOLONG
+                | libc::ELOOP
+                | libc::EXDEV
+                // Sockets and devices without a driver: not files we could serve anyway.
+                | libc::ENXIO
+                | libc::ENODEV,
+            ) => OpenError::NotFound,
             Some(libc::EACCES | libc::EPERM) => OpenError::Forbidden,
             _ => OpenError::Failed(err),
         }

@@ -71,6 +71,10 @@ pub fn run(config: &Config, on_ready: impl FnOnce(SocketAddr, &Path)) -> Result<
     settings.head_timeout = config.head_timeout;
     settings.write_timeout = config.write_timeout;
     settings.error_headers = site.common_headers().to_vec();
+    if let Some(log) = &log {
+        let log = log.clone();
+        settings.on_reject = Some(Arc::new(move |rejected| log.rejected(rejected)));
+    }
     let handler_site = Arc::clone(&site);
     let server = Server::with_handler(listener, settings, move |request| {
         handler_site.handle(request)

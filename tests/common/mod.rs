@@ -4,8 +4,10 @@
 //! start-up line on stderr) on its own fixture directory, and talks to it over real TCP.
 #![allow(dead_code)]
 
+pub mod fixture;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};

@@ -19,7 +19,7 @@ use crate::connection::Connection;
 use crate::core::Core;
 use crate::head::{self, Framing, Head, HeadError};
 use crate::response::Sink;
-use crate::settings::{timeout, Settings};
+use crate::settings::{timeout, Rejected, Settings};
 use crate::util::{ReadBuf, WriteBuf};
 use crate::Request;
 
@@ -43,7 +43,8 @@ pub(crate) struct Client {
     pub(crate) slot: usize,
     io: Mutex<Io>,
     state: AtomicU8,
-    /// When the current state began, in milliseconds since the server started.
+    /// When the current state began, in milliseconds since the server started; in READING,
+    /// when the head's first byte arrived.
     since: AtomicU64,
 }
 
@@ -114,6 +115,12 @@ impl Client {
         self.state
             .compare_exchange(from, to, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
+    }
+
+    /// Time since the current head's first byte, to the millisecond.
+    fn head_elapsed(&self) -> Duration {
+        let since = self.since.load(Ordering::Relaxed);
+        Duration::from_millis(self.core.millis().saturating_sub(since))
     }
 
     /// Stamps the start of a state the registry looks at the age of (IDLE, READING).
@@ -210,8 +217,11 @@ fn read_head(client: &Client) -> Result<Head, Stop> {
     let settings = client.settings();
     let mut io = client.lock_io();
     // Pipelined bytes may already be here: then we go on READING without waiting idle.
-    if !io.rbuf.data().is_empty() && !client.enter(state::HANDLING, state::READING) {
-        return Err(Stop::Quietly);
+    if !io.rbuf.data().is_empty() {
+        client.stamp();
+        if !client.enter(state::HANDLING, state::READING) {
+            return Err(Stop::Quietly);
+        }
     }
     let mut scanned = 0;
     let mut deadline: Option<Instant> = None;
@@ -222,9 +232,14 @@ fn read_head(client: &Client) -> Result<Head, Stop> {
         }
         let data = io.rbuf.data();
         if let Some(end) = head::find_end(data, scanned) {
-            let parsed = head::parse(&data[..end], settings.max_headers);
-            io.rbuf.consume(end);
-            break parsed.map_err(Stop::Reject);
+            match head::parse(&data[..end], settings.max_headers) {
+                Ok(head) => {
+                    io.rbuf.consume(end);
+                    break Ok(head);
+                }
+                // Left in the buffer for the rejection's report.
+                Err(err) => break Err(Stop::Reject(err)),
+            }
         }
         if data.len() >= settings.max_head_bytes {
             let line_ended = data.contains(&b'\n');
@@ -290,13 +305,26 @@ fn is_timeout(e: &io::Error) -> bool {
 /// destroy the response before the client has read it.
 fn reject(client: &Client, status: u16) {
     let mut io = client.lock_io();
-    let response = crate::response::error_response(status, &client.settings().error_headers);
-    if io.wbuf.write_to(&response, &client.stream).is_err()
-        || io.wbuf.flush_to(&client.stream).is_err()
-    {
-        return;
+    let settings = client.settings();
+    let (response, body_bytes) = crate::response::error_response(status, &settings.error_headers);
+    let sent = io.wbuf.write_to(&response, &client.stream).is_ok()
+        && io.wbuf.flush_to(&client.stream).is_ok();
+    if let Some(hook) = &settings.on_reject {
+        let data = io.rbuf.data();
+        let line_end = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
+        let line = &data[..line_end.min(1024)];
+        hook(&Rejected {
+            remote_addr: client.remote_addr,
+            request_line: line.strip_suffix(b"\r").unwrap_or(line),
+            status,
+            body_bytes,
+            elapsed: client.head_elapsed(),
+        });
     }
-    linger(&client.stream);
+    drop(io);
+    if sent {
+        linger(&client.stream);
+    }
 }
 
 /// Stops sending, then discards what the peer still sends, for at most half a second and

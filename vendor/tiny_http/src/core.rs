@@ -152,7 +152,7 @@ fn refuse(conn: &Connection, settings: &Settings) {
     // Read what the client already sent: closing with unread data would reset the connection
     // and could destroy the 503 before the client reads it.
     let _ = (&*conn).read(&mut sink);
-    let response = crate::response::error_response(503, &settings.error_headers);
+    let (response, _) = crate::response::error_response(503, &settings.error_headers);
     let _ = (&*conn).write(&response);
     let _ = conn.shutdown(Shutdown::Write);
     let _ = (&*conn).read(&mut sink);

@@ -106,7 +106,7 @@ pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{ReadWrite, Request};
 pub use response::{Response, ResponseBox};
-pub use settings::Settings;
+pub use settings::{RejectHook, Rejected, Settings};
 pub use test::TestRequest;
 
 mod client;

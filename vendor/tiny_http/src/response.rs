@@ -131,8 +131,9 @@ fn write_header<W: Write>(w: &mut W, header: &Header) -> IoResult<()> {
 }
 
 /// The complete bytes of a response the server sends on its own (protocol errors, 503 past
-/// the connection cap): a one-line plain-text body and `Connection: close`.
-pub(crate) fn error_response(status: u16, extra_headers: &[Header]) -> Vec<u8> {
+/// the connection cap): a one-line plain-text body and `Connection: close`. Also returns the
+/// body's length.
+pub(crate) fn error_response(status: u16, extra_headers: &[Header]) -> (Vec<u8>, usize) {
     let status = StatusCode(status);
     let body = format!("{} {}\n", status.0, status.default_reason_phrase());
     let mut out = Vec::with_capacity(256);
@@ -148,7 +149,7 @@ pub(crate) fn error_response(status: u16, extra_headers: &[Header]) -> Vec<u8> {
         body.len(),
         body
     );
-    out
+    (out, body.len())
 }
 
 /// Where a response is written: any writer, or a connection (which can do better for files).

@@ -1,13 +1,34 @@
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::Header;
+
+/// A request the server refused on its own (a malformed or oversized head, a head that came
+/// too slowly, HTTP/2), passed to [`Settings::on_reject`] after the refusal was sent.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Rejected<'a> {
+    pub remote_addr: Option<SocketAddr>,
+    /// The request line as received, possibly partial or not ASCII, at most 1 KiB.
+    pub request_line: &'a [u8],
+    pub status: u16,
+    /// Length of the response body sent.
+    pub body_bytes: usize,
+    /// From the first byte of the request to the end of the response.
+    pub elapsed: Duration,
+}
+
+/// Called for every request the server refuses on its own; see [`Rejected`].
+pub type RejectHook = Arc<dyn Fn(&Rejected<'_>) + Send + Sync>;
 
 /// Limits and timeouts of a [`Server`](crate::Server).
 ///
 /// Not in upstream 0.12.0, which has no timeouts, no size limits and an unbounded number of
 /// threads: one slow or hostile client could hold a thread (or all the memory) forever.
 /// A zero duration disables that timeout.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Settings {
     /// Most connections open at once. Each connection has its own thread, so this caps threads
@@ -30,6 +51,25 @@ pub struct Settings {
     /// Headers added to the responses the server writes on its own: protocol errors and the
     /// `503` past the connection cap.
     pub error_headers: Vec<Header>,
+    /// Told about each request refused by the server itself, e.g. to log it: such requests
+    /// never reach the handler or `recv()`.
+    pub on_reject: Option<RejectHook>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("max_connections", &self.max_connections)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("head_timeout", &self.head_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("max_head_bytes", &self.max_head_bytes)
+            .field("max_headers", &self.max_headers)
+            .field("thread_stack_size", &self.thread_stack_size)
+            .field("error_headers", &self.error_headers)
+            .field("on_reject", &self.on_reject.as_ref().map(|_| "Fn"))
+            .finish()
+    }
 }
 
 impl Default for Settings {
@@ -43,6 +83,7 @@ impl Default for Settings {
             max_headers: 100,
             thread_stack_size: 256 * 1024,
             error_headers: Vec::new(),
+            on_reject: None,
         }
     }
 }

@@ -1,0 +1,506 @@
+//! Spec §5, index files and directory listings (statements 22–25).
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::fixture::{
+    self, assert_common, http_date, Json, Tree, PAST_DATE, PAST_MTIME, SUB_INDEX,
+};
+use common::{set_mtime, Response};
+
+const HEAD: &str =
+    "<!doctype html>\n<meta name=\"viewport\" content=\"width=device-width\">\n<pre>\n";
+const TAIL: &str = "</pre>\n";
+
+/// The `href` values of an HTML listing, in order.
+fn hrefs(body: &str) -> Vec<String> {
+    body.split("<a href=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_string())
+        .collect()
+}
+
+fn assert_html_listing(r: &Response, what: &str) {
+    assert_eq!(r.status, 200, "{what}: {r:?}");
+    assert_eq!(
+        r.header("Content-Type"),
+        Some("text/html; charset=utf-8"),
+        "{what}"
+    );
+    let body = r.text();
+    assert!(body.starts_with(HEAD), "{what}: {body:?}");
+    assert!(body.ends_with(TAIL), "{what}: {body:?}");
+    assert_common(r);
+}
+
+// 22 ------------------------------------------------------------------------------------------
+
+#[test]
+fn s22_directory_with_index_serves_the_index() {
+    let tree = Tree::new();
+    let server = tree.serve(&[]);
+    let r = server.get("/sub/", &[]);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, SUB_INDEX);
+    assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        r.header("Content-Length"),
+        Some(SUB_INDEX.len().to_string().as_str())
+    );
+    // Through an in-root symlink to the directory, and an in-root symlinked index.
+    let r = server.get("/link-in-dir/", &[]);
+    assert_eq!(r.body, SUB_INDEX, "{r:?}");
+    let r = server.get("/idx-in/", &[]);
+    assert_eq!(r.body, SUB_INDEX, "{r:?}");
+}
+
+#[test]
+fn s22_index_is_served_even_with_listings_off() {
+    let tree = Tree::new();
+    let server = tree.serve(&["--no-listing"]);
+    let r = server.get("/sub/", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, SUB_INDEX);
+}
+
+#[test]
+fn s22_index_carries_its_own_validators() {
+    let tree = Tree::new();
+    set_mtime(&tree.path(b"sub/index.html"), PAST_MTIME);
+    // The directory's own mtime differs from the index's.
+    set_mtime(&tree.path(b"sub"), PAST_MTIME + 1000);
+    let server = tree.serve(&[]);
+    let r = server.get("/sub/", &[]);
+    assert_eq!(r.header("Last-Modified"), Some(PAST_DATE), "{r:?}");
+    assert_eq!(r.header("Accept-Ranges"), Some("bytes"));
+    let etag = r.header("ETag").expect("index ETag").to_string();
+    assert!(etag.starts_with('"'), "{etag}");
+    // The index answers conditionals and ranges like any file.
+    let r = server.get("/sub/", &[("If-None-Match", &etag)]);
+    assert_eq!(r.status, 304, "{r:?}");
+    let r = server.get("/sub/", &[("If-Modified-Since", PAST_DATE)]);
+    assert_eq!(r.status, 304, "{r:?}");
+    let r = server.get("/sub/", &[("Range", "bytes=0-8")]);
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, &SUB_INDEX[..9]);
+    // The same ETag as the index through another directory link to it.
+    let r = server.get("/link-in-dir/", &[]);
+    assert_eq!(r.header("ETag"), Some(etag.as_str()));
+}
+
+#[test]
+fn s22_index_that_fails_policy_is_not_served() {
+    let tree = Tree::new();
+    let server = tree.serve(&[]);
+    // idx-out/index.html links out of the root: listed like a directory without an index.
+    let r = server.get("/idx-out/", &[]);
+    assert_html_listing(&r, "idx-out");
+    assert!(!r.text().contains("outside index"), "{}", r.text());
+    assert_eq!(hrefs(&r.text()), ["visible.txt"]);
+    // With listings off, it's a 404 rather than the outside file.
+    let server = tree.serve(&["--no-listing"]);
+    let r = server.get("/idx-out/", &[]);
+    assert_eq!(r.status, 404, "{r:?}");
+    // Under `deny`, even the in-root symlinked index isn't used.
+    let server = tree.serve(&["--symlinks", "deny"]);
+    let r = server.get("/idx-in/", &[]);
+    assert_html_listing(&r, "idx-in under deny");
+    assert_ne!(r.body, SUB_INDEX);
+    // Under `any`, the outside index is served (Go parity).
+    let server = tree.serve(&["--symlinks", "any"]);
+    let r = server.get("/idx-out/", &[]);
+    assert_eq!(r.body, b"<p>outside index</p>\n");
+}
+
+// 23 ------------------------------------------------------------------------------------------
+
+#[test]
+fn s23_listing_has_go_format_in_bytewise_order() {
+    let tree = Tree::new();
+    let server = tree.serve(&[]);
+    let r = server.get("/list/", &[]);
+    assert_html_listing(&r, "list");
+    assert_eq!(
+        r.text(),
+        format!(
+            "{HEAD}<a href=\"C.txt\">C.txt</a>\n<a href=\"a.txt\">a.txt</a>\n\
+             <a href=\"b.txt\">b.txt</a>\n<a href=\"dir/\">dir/</a>\n{TAIL}"
+        )
+    );
+    assert_eq!(
+        r.header("Content-Length"),
+        Some(r.body.len().to_string().as_str())
+    );
+    assert!(!r.has("Transfer-Encoding"));
+}
+
+#[test]
+fn s23_root_listing_is_bytewise_sorted_with_directories_slashed() {
+    let tree = Tree::new();
+    let server = tree.serve(&[]);
+    let r = server.get("/", &[]);
+    assert_html_listing(&r, "root");
+    let body = r.text();
+    // Order by the names' bytes (decoded from the hrefs: the texts are lossy).
+    let hrefs = hrefs(&body);
+    let raw: Vec<Vec<u8>> = hrefs.iter().map(|h| decode(h)).collect();
+    let mut raw_sorted = raw.clone();
+    raw_sorted.sort();
+    assert_eq!(raw, raw_sorted, "not in bytewise order");
+    for dir in ["sub/", "list/", "q%3Fdir/", "link-in-dir/", ".well-known/"] {
+        assert!(hrefs.iter().any(|h| h == dir), "{dir} missing: {hrefs:?}");
+    }
+    for file in ["hello.txt", "link-in-file", "empty.txt", "big.bin"] {
+        assert!(hrefs.iter().any(|h| h == file), "{file} missing: {hrefs:?}");
+    }
+}
+
+#[test]
+fn s23_listing_last_modified_is_the_directory_mtime_and_answers_ims() {
+    let tree = Tree::new();
+    let server = tree.serve(&[]);
+    let r = server.get("/list/", &[]);
+    assert_eq!(r.header("Last-Modified"), Some(PAST_DATE), "{r:?}");
+    let r = server.get("/list/", &[("If-Modified-Since", PAST_DATE)]);
+    assert_eq!(r.status, 304, "{r:?}");
+    assert!(r.body.is_empty());
+    let later = http_date(PAST_MTIME + 3600);
+    assert_eq!(
+        server
+            .get("/list/", &[("If-Modified-Since", &later)])
+            .status,
+        304
+    );
+    let earlier = http_date(PAST_MTIME - 1);
+    let r = server.get("/list/", &[("If-Modified-Since", &earlier)]);
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("a.txt"));
+}
+
+#[test]
+fn s23_listing_off_gives_404() {
+    let tree = Tree::new();
+    let server = tree.serve(&["--no-listing"]);
+    for p in ["/", "/list/", "/.well-known/", "/link-in-dir/deeper/"] {
+        let r = server.get(p, &[]);
+        assert_eq!(r.status, 404, "{p}: {r:?}");
+        assert!(!r.text().contains("<a href"), "{p}");
+    }
+    // Files are still served, and directories without a slash still redirect.
+    assert_eq!(server.get("/list/a.txt", &[]).status, 200);
+    assert_eq!(server.get("/list", &[]).status, 301);
+}
+
+#[test]
+fn s23_symlinks_to_directories_are_listed_with_a_slash() {
+    let tree = Tree::new();
+    let server = tree.serve(&[]);
+    let hrefs = hrefs(&server.get("/", &[]).text());
+    assert!(hrefs.contains(&"link-in-dir/".to_string()), "{hrefs:?}");
+    assert!(hrefs.contains(&"link-in-file".to_string()), "{hrefs:?}");
+    assert!(!hrefs.contains(&"link-in-dir".to_string()), "{hrefs:?}");
+    let server = tree.serve(&["--symlinks", "any"]);
+    let hrefs = self::hrefs(&server.get("/", &[]).text());
+    assert!(hrefs.contains(&"link-out-dir/".to_string()), "{hrefs:?}");
+    assert!(hrefs.contains(&"link-out-file".to_string()), "{hrefs:?}");
+}
+
+#[test]
+fn s23_empty_directory_lists_nothing() {
+    let tree = Tree::new();
+    std::fs::create_dir(tree.path(b"void")).unwrap();
+    let server = tree.serve(&[]);
+    let r = server.get("/void/", &[]);
+    assert_html_listing(&r, "empty dir");
+    assert_eq!(r.text(), format!("{HEAD}{TAIL}"));
+}
+
+// 24 ------------------------------------------------------------------------------------------
+
+/// Go's HTML escaping of a link text.
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+/// HREF encoding per statement 24: everything but unreserved and `!$'()*+,;=:@`, with `./`
+/// before a name containing `:`.
+fn href_of(name: &[u8]) -> String {
+    let mut out = String::new();
+    if name.contains(&b':') {
+        out.push_str("./");
+    }
+    for &b in name {
+        if b.is_ascii_alphanumeric() || b"-._~!$'()*+,;=:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn decode(href: &str) -> Vec<u8> {
+    let b = href
+        .trim_start_matches("./")
+        .trim_end_matches('/')
+        .as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            out.push(
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16).unwrap(),
+            );
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn s24_hostile_names_are_percent_encoded_in_href_and_escaped_in_text() {
+    let tree = Tree::new();
+    let server = tree.serve(&[]);
+    let body = server.get("/", &[]).text();
+    let mut names: Vec<(Vec<u8>, &str)> = fixture::HOSTILE_NAMES
+        .iter()
+        .map(|n| (n.to_vec(), ""))
+        .collect();
+    for d in [&b"q?dir"[..], b"h#dir", b"a:b", b"sp ace", b"pct%dir"] {
+        names.push((d.to_vec(), "/"));
+    }
+    names.push((fixture::long_name(), ""));
+    for (name, slash) in names {
+        let text = html_escape(&String::from_utf8_lossy(&name));
+        let line = format!("<a href=\"{}{slash}\">{text}{slash}</a>\n", href_of(&name));
+        // `&#34;`/`&#39;` are Go's spelling; `&quot;`/`&apos;` would be as safe.
+        let alt = line.replace("&#34;", "&quot;").replace("&#39;", "&apos;");
+        assert!(
+            body.contains(&line) || body.contains(&alt),
+            "missing {line:?} in listing:\n{body}"
+        );
+    }
+}
+
+#[test]
+fn s24_specific_escapes() {
+    let tree = Tree::new();
+    let server = tree.serve(&[]);
+    let body = server.get("/", &[]).text();
+    for needle in [
+        "<a href=\"100%25.txt\">100%.txt</a>",
+        "<a href=\"a%23b.txt\">a#b.txt</a>",
+        "<a href=\"what%3F.txt\">what?.txt</a>",
+        "<a href=\"with%20space.txt\">with space.txt</a>",
+        "<a href=\"a%26b.txt\">a&amp;b.txt</a>",
+        "<a href=\"back%5Cslash.txt\">back\\slash.txt</a>",
+        "<a href=\"caf%C3%A9.txt\">café.txt</a>",
+        "<a href=\"%E6%97%A5%E6%9C%AC.txt\">日本.txt</a>",
+        "<a href=\"caf%E9.txt\">caf\u{FFFD}.txt</a>",
+        "<a href=\"tab%09here.txt\">tab\there.txt</a>",
+        "<a href=\"./a:b.txt\">a:b.txt</a>",
+        "<a href=\"./a:b/\">a:b/</a>",
+        "<a href=\"plus+semi;eq=.txt\">plus+semi;eq=.txt</a>",
+        "<a href=\"%3Cimg%20src=x%20onerror=alert(1)%3E.txt\">&lt;img src=x onerror=alert(1)&gt;.txt</a>",
+        "<a href=\"%3Cscript%3Ealert(1)%3C%5Cscript%3E.txt\">&lt;script&gt;alert(1)&lt;\\script&gt;.txt</a>",
+        "<a href=\"./crlf%0D%0AX-Injected:%20yes/\">",
+    ] {
+        assert!(body.contains(needle), "missing {needle:?} in:\n{body}");
+    }
+    // Nothing a browser would run, and no raw quote inside an attribute.
+    assert!(!body.contains("<script"), "{body}");
+    assert!(!body.contains("<img"), "{body}");
+    for h in hrefs(&body) {
+        assert!(
+            !h.contains(['"', '<', '>', ' ', '\\', '#', '?', '&', '\t', '\r', '\n']),
+            "unsafe href {h:?}"
+        );
+    }
+}
+
+#[test]
+fn s24_every_link_in_a_listing_works() {
+    let tree = Tree::new();
+    let server = tree.serve(&[]);
+    let body = server.get("/", &[]).text();
+    let hrefs = hrefs(&body);
+    assert!(hrefs.len() > 40, "{hrefs:?}");
+    for h in hrefs {
+        let r = server.get(&format!("/{h}"), &[]);
+        let expected = if h == "unreadable.txt" && tree.unreadable_enforced {
+            403
+        } else {
+            200
+        };
+        assert_eq!(r.status, expected, "/{h}: {r:?}");
+    }
+}
+
+#[test]
+fn s24_entries_hidden_by_policy_are_not_listed() {
+    let tree = Tree::new();
+    let server = tree.serve(&[]);
+    let hrefs = hrefs(&server.get("/", &[]).text());
+    for hidden in [
+        ".env",
+        ".git/",
+        "link-out-file",
+        "link-out-dir/",
+        "link-out-rel",
+        "passwd",
+        "dangling",
+        "loop-a",
+        "loop-b",
+    ] {
+        assert!(!hrefs.contains(&hidden.to_string()), "{hidden} listed");
+    }
+    assert!(hrefs.contains(&".well-known/".to_string()));
+    let list = server.get("/list/", &[]).text();
+    assert!(!list.contains(".hidden-in-list"), "{list}");
+    let r = server.get("/idx-out/", &[]);
+    assert!(!r.text().contains("index.html"), "{}", r.text());
+}
+
+// 25 ------------------------------------------------------------------------------------------
+
+fn json_listing(r: &Response) -> Vec<Json> {
+    assert_eq!(r.status, 200, "{r:?}");
+    let ct = r.header("Content-Type").unwrap();
+    assert!(ct.starts_with("application/json"), "{ct}");
+    match Json::parse(&r.text()) {
+        Json::Arr(items) => items,
+        other => panic!("not an array: {other:?}"),
+    }
+}
+
+#[test]
+fn s25_accept_json_gives_a_json_listing() {
+    let tree = Tree::new();
+    for (name, secs) in [("a.txt", 1_500_000_000), ("b.txt", 1_500_000_001)] {
+        set_mtime(&tree.path(format!("list/{name}").as_bytes()), secs);
+    }
+    set_mtime(&tree.path(b"list/dir"), PAST_MTIME);
+    set_mtime(&tree.path(b"list"), PAST_MTIME);
+    let server = tree.serve(&[]);
+    let r = server.get("/list/", &[("Accept", "application/json")]);
+    let items = json_listing(&r);
+    let names: Vec<&str> = items
+        .iter()
+        .map(|i| i.get("name").unwrap().str().unwrap())
+        .collect();
+    assert_eq!(names, ["C.txt", "a.txt", "b.txt", "dir"]);
+    for item in &items {
+        let Json::Obj(fields) = item else { panic!() };
+        let keys: BTreeSet<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from(["name", "type", "size", "mtime"]),
+            "{item:?}"
+        );
+    }
+    let a = &items[1];
+    assert_eq!(a.get("type").unwrap().str(), Some("file"));
+    assert_eq!(a.get("size").unwrap().num(), Some(2.0));
+    assert_eq!(
+        a.get("mtime").unwrap().str(),
+        Some(fixture::rfc3339(1_500_000_000).as_str())
+    );
+    let dir = &items[3];
+    assert_eq!(dir.get("type").unwrap().str(), Some("dir"));
+    assert_eq!(
+        dir.get("mtime").unwrap().str(),
+        Some(fixture::rfc3339(PAST_MTIME).as_str())
+    );
+    // Hidden entries are left out of JSON too.
+    assert!(!r.text().contains(".hidden-in-list"));
+    // Vary: Accept on both forms.
+    assert_eq!(r.header("Vary"), Some("Accept"));
+    assert_eq!(server.get("/list/", &[]).header("Vary"), Some("Accept"));
+}
+
+#[test]
+fn s25_json_listing_of_hostile_names_is_valid_json() {
+    let tree = Tree::new();
+    let server = tree.serve(&[]);
+    let r = server.get("/", &[("Accept", "application/json")]);
+    let items = json_listing(&r);
+    let names: BTreeSet<String> = items
+        .iter()
+        .map(|i| i.get("name").unwrap().str().unwrap().to_string())
+        .collect();
+    for (i, n) in fixture::HOSTILE_NAMES.iter().enumerate() {
+        let lossy = String::from_utf8_lossy(n).into_owned();
+        assert!(names.contains(&lossy), "{i}: {lossy:?} not in {names:?}");
+    }
+    assert!(names.contains("crlf\r\nX-Injected: yes"));
+    assert!(names.contains(".well-known"));
+    assert!(!names.contains(".env"));
+    assert!(!names.contains("link-out-file"));
+    let big = items
+        .iter()
+        .find(|i| i.get("name").unwrap().str() == Some("big.bin"))
+        .unwrap();
+    assert_eq!(
+        big.get("size").unwrap().num(),
+        Some(fixture::BIG_LEN as f64)
+    );
+    let link = items
+        .iter()
+        .find(|i| i.get("name").unwrap().str() == Some("link-in-dir"))
+        .unwrap();
+    assert_eq!(link.get("type").unwrap().str(), Some("dir"));
+}
+
+#[test]
+fn s25_listing_304_and_head_for_json() {
+    let tree = Tree::new();
+    let server = tree.serve(&[]);
+    let r = server.get(
+        "/list/",
+        &[
+            ("Accept", "application/json"),
+            ("If-Modified-Since", PAST_DATE),
+        ],
+    );
+    assert_eq!(r.status, 304, "{r:?}");
+    assert_eq!(r.header("Vary"), Some("Accept"));
+    let get = server.get("/list/", &[("Accept", "application/json")]);
+    let head = server.request("HEAD", "/list/", &[("Accept", "application/json")]);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("Content-Type"), get.header("Content-Type"));
+    assert_eq!(head.header("Content-Length"), get.header("Content-Length"));
+}
+
+#[test]
+fn s23_big_listing_has_a_content_length_and_is_not_chunked() {
+    let tree = Tree::new();
+    for i in 0..1500 {
+        common::write(
+            &tree.root,
+            format!("many/file-with-a-longish-name-{i:05}.txt").as_bytes(),
+            b"",
+        );
+    }
+    let server = tree.serve(&[]);
+    for accept in ["text/html", "application/json"] {
+        let r = server.get("/many/", &[("Accept", accept)]);
+        assert_eq!(r.status, 200);
+        assert!(r.body.len() > 64 * 1024, "{}", r.body.len());
+        assert_eq!(
+            r.header("Content-Length"),
+            Some(r.body.len().to_string().as_str()),
+            "{accept}"
+        );
+        assert!(!r.has("Transfer-Encoding"), "{accept}: chunked listing");
+    }
+    let r = server.get("/many/", &[]);
+    assert_eq!(hrefs(&r.text()).len(), 1500);
+}
