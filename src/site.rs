@@ -2,9 +2,9 @@
 //! the representation metadata, conditionals and ranges of a file response.
 
 use std::fs::File;
-use std::io::{self, Cursor, Read};
+use std::io::{self, Cursor, Read, Write as _};
 use std::os::unix::fs::{FileExt, MetadataExt};
-use std::time::Instant;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use tiny_http::{Header, Method, Request, Response, StatusCode};
 
@@ -27,8 +27,13 @@ pub struct Site {
     listing: bool,
     dotfiles: Dotfiles,
     symlinks: Symlinks,
-    /// `X-Content-Type-Options: nosniff` and the configured headers, added to every response.
+    /// `X-Content-Type-Options: nosniff` and the configured headers, as header lines added to
+    /// every response.
+    common_block: Vec<u8>,
+    /// The same, for the responses tiny_http writes on its own.
     common_headers: Vec<Header>,
+    /// A configured `Cache-Control` replaces ours.
+    own_cache_control: bool,
     /// Separates the parts of multipart/byteranges responses; random per process.
     boundary: String,
     log: Option<AccessLog>,
@@ -73,7 +78,8 @@ impl<'a> Fields<'a> {
 /// A response before it is handed to tiny_http.
 struct Reply {
     status: u16,
-    headers: Vec<Header>,
+    /// Header lines (`Name: value\r\n`): one buffer rather than two allocations per header.
+    headers: Vec<u8>,
     body: Body,
 }
 
@@ -99,27 +105,58 @@ impl Body {
     }
 }
 
-/// Builds a header from parts we produce ourselves (ASCII by construction); a value that
-/// somehow isn't is left out rather than trusted.
-fn header(name: &'static str, value: impl Into<Vec<u8>> + AsRef<[u8]>) -> Option<Header> {
-    Header::from_bytes(name.as_bytes(), value).ok()
+impl Reply {
+    fn new(status: u16, body: Body) -> Reply {
+        Reply {
+            status,
+            headers: Vec::with_capacity(320),
+            body,
+        }
+    }
+
+    /// Adds a header line. Values are ours (ASCII by construction); tiny_http drops a line
+    /// that somehow isn't.
+    fn header(&mut self, name: &str, value: impl std::fmt::Display) -> &mut Reply {
+        // Writing to a Vec can't fail.
+        let _ = write!(self.headers, "{name}: {value}\r\n");
+        self
+    }
+}
+
+/// An HTTP date (`Last-Modified`) for seconds since the epoch, formatted without allocating.
+fn http_date(secs: u64) -> httpdate::HttpDate {
+    httpdate::HttpDate::from(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 impl Site {
     pub fn new(config: &Config, root: Root, log: Option<AccessLog>) -> Site {
-        let mut common_headers: Vec<Header> = header("X-Content-Type-Options", "nosniff")
-            .into_iter()
-            .collect();
-        for (name, value) in &config.headers {
-            common_headers.retain(|h| !h.field.as_str().as_str().eq_ignore_ascii_case(name));
-            common_headers.extend(Header::from_bytes(name.as_bytes(), value.as_bytes()).ok());
+        let configured = |name: &str| {
+            config
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
+        let mut common: Vec<(&str, &str)> = Vec::new();
+        if !configured("X-Content-Type-Options") {
+            common.push(("X-Content-Type-Options", "nosniff"));
         }
+        common.extend(config.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let mut common_block = Vec::new();
+        for (name, value) in &common {
+            let _ = write!(common_block, "{name}: {value}\r\n");
+        }
+        let common_headers = common
+            .iter()
+            .filter_map(|(n, v)| Header::from_bytes(n.as_bytes(), v.as_bytes()).ok())
+            .collect();
         Site {
             root,
             listing: config.listing,
             dotfiles: config.dotfiles,
             symlinks: config.symlinks,
+            common_block,
             common_headers,
+            own_cache_control: !configured("Cache-Control"),
             boundary: random_boundary(),
             log,
         }
@@ -147,13 +184,14 @@ impl Site {
     }
 
     fn send(&self, reply: Reply, request: Request) -> io::Result<()> {
-        let mut headers = reply.headers;
-        for common in &self.common_headers {
-            headers.retain(|h| h.field != common.field);
-            headers.push(common.clone());
-        }
-        let status = StatusCode(reply.status);
-        match reply.body {
+        let Reply {
+            status,
+            mut headers,
+            body,
+        } = reply;
+        headers.extend_from_slice(&self.common_block);
+        let status = StatusCode(status);
+        match body {
             Body::File {
                 file,
                 offset,
@@ -161,27 +199,26 @@ impl Site {
             } => {
                 let mut response =
                     Response::from_file_range(file, offset, length).with_status_code(status);
-                for h in headers {
-                    response.add_header(h);
-                }
+                response.add_header_block(&headers);
                 request.respond(response)
             }
             Body::Empty => {
-                request.respond(Response::new(status, headers, io::empty(), Some(0), None))
+                let mut response = Response::new(status, Vec::new(), io::empty(), Some(0), None);
+                response.add_header_block(&headers);
+                request.respond(response)
             }
             Body::Bytes(bytes) => {
                 let len = bytes.len();
-                request.respond(Response::new(
-                    status,
-                    headers,
-                    Cursor::new(bytes),
-                    Some(len),
-                    None,
-                ))
+                let mut response =
+                    Response::new(status, Vec::new(), Cursor::new(bytes), Some(len), None);
+                response.add_header_block(&headers);
+                request.respond(response)
             }
             Body::Multipart(m) => {
                 let len = usize::try_from(m.len).unwrap_or(usize::MAX);
-                request.respond(Response::new(status, headers, m, Some(len), None))
+                let mut response = Response::new(status, Vec::new(), m, Some(len), None);
+                response.add_header_block(&headers);
+                request.respond(response)
             }
         }
     }
@@ -191,7 +228,7 @@ impl Site {
         // Decided before the target or the file system is looked at (Go serves POST like GET).
         if !matches!(method, Method::Get | Method::Head | Method::Options) {
             let mut reply = error(405);
-            reply.headers.extend(header("Allow", ALLOW));
+            reply.header("Allow", ALLOW);
             return reply;
         }
         let target = match target::parse(request.url()) {
@@ -200,11 +237,9 @@ impl Site {
             Err(TargetError::Nul) => return error(404),
         };
         if *method == Method::Options {
-            return Reply {
-                status: 204,
-                headers: header("Allow", ALLOW).into_iter().collect(),
-                body: Body::Empty,
-            };
+            let mut reply = Reply::new(204, Body::Empty);
+            reply.header("Allow", ALLOW);
+            return reply;
         }
         match target {
             Target::Asterisk => error(400),
@@ -263,20 +298,21 @@ impl Site {
             etag: "",
             last_modified,
         };
-        let mut headers = Vec::with_capacity(6);
-        headers.extend(last_modified.and_then(|secs| header("Last-Modified", http_date(secs))));
-        headers.extend(header("Cache-Control", "no-cache"));
-        headers.extend(header("Vary", "Accept"));
-        match fields.conditions.evaluate(validators, true) {
-            Outcome::NotModified => {
-                return Reply {
-                    status: 304,
-                    headers,
-                    body: Body::Empty,
-                }
-            }
+        let status = match fields.conditions.evaluate(validators, true) {
+            Outcome::NotModified => 304,
             Outcome::PreconditionFailed => return error(412),
-            Outcome::Proceed => {}
+            Outcome::Proceed => 200,
+        };
+        let mut reply = Reply::new(status, Body::Empty);
+        if let Some(secs) = last_modified {
+            reply.header("Last-Modified", http_date(secs));
+        }
+        if self.own_cache_control {
+            reply.header("Cache-Control", "no-cache");
+        }
+        reply.header("Vary", "Accept");
+        if status == 304 {
+            return reply;
         }
         let json = fields.accept.is_some_and(listing::wants_json);
         let at_root = path.clean.is_empty();
@@ -294,12 +330,9 @@ impl Site {
         } else {
             ("text/html; charset=utf-8", listing::html(&entries))
         };
-        headers.extend(header("Content-Type", content_type));
-        Reply {
-            status: 200,
-            headers,
-            body: Body::Bytes(body.into_bytes()),
-        }
+        reply.header("Content-Type", content_type);
+        reply.body = Body::Bytes(body.into_bytes());
+        reply
     }
 
     /// A file response. `rel` is the file's path (for sidecars), `name` its last segment (for
@@ -314,35 +347,33 @@ impl Site {
             None => (opened, None),
         };
         let Opened { file, meta } = opened;
-        let etag = etag(&meta, coding);
+        let etag = Etag::of(&meta, coding);
         let last_modified = meta.modified().ok().and_then(conditional::last_modified);
         let validators = Validators {
-            etag: &etag,
+            etag: etag.as_str(),
             last_modified,
         };
-        let html = content_type::is_html(&content_type);
 
-        let mut headers = Vec::with_capacity(10);
-        headers.extend(header("ETag", etag.as_str()));
-        headers.extend(last_modified.and_then(|secs| header("Last-Modified", http_date(secs))));
-        if html {
-            headers.extend(header("Cache-Control", "no-cache"));
-        }
-        headers.extend(header("Vary", "Accept-Encoding"));
-        match fields.conditions.evaluate(validators, true) {
-            Outcome::NotModified => {
-                return Reply {
-                    status: 304,
-                    headers,
-                    body: Body::Empty,
-                }
-            }
+        let status = match fields.conditions.evaluate(validators, true) {
+            Outcome::NotModified => 304,
             Outcome::PreconditionFailed => return error(412),
-            Outcome::Proceed => {}
+            Outcome::Proceed => 200,
+        };
+        let mut reply = Reply::new(status, Body::Empty);
+        reply.header("ETag", etag.as_str());
+        if let Some(secs) = last_modified {
+            reply.header("Last-Modified", http_date(secs));
         }
-        headers.extend(header("Accept-Ranges", "bytes"));
+        if self.own_cache_control && content_type::is_html(&content_type) {
+            reply.header("Cache-Control", "no-cache");
+        }
+        reply.header("Vary", "Accept-Encoding");
+        if status == 304 {
+            return reply;
+        }
+        reply.header("Accept-Ranges", "bytes");
         if let Some(coding) = coding {
-            headers.extend(header("Content-Encoding", coding.token()));
+            reply.header("Content-Encoding", coding.token());
         }
 
         let size = meta.len();
@@ -352,50 +383,46 @@ impl Site {
         };
         match ranges {
             Ranges::Ignore => {
-                headers.extend(header("Content-Type", content_type.as_ref()));
-                Reply {
-                    status: 200,
-                    headers,
-                    body: Body::File {
-                        file,
-                        offset: 0,
-                        length: size,
-                    },
-                }
+                reply.header("Content-Type", &content_type);
+                reply.body = Body::File {
+                    file,
+                    offset: 0,
+                    length: size,
+                };
+                reply
             }
             Ranges::Unsatisfiable => {
                 let mut reply = error(416);
-                reply
-                    .headers
-                    .extend(header("Content-Range", format!("bytes */{size}")));
-                reply.headers.extend(header("Vary", "Accept-Encoding"));
+                reply.header("Content-Range", format_args!("bytes */{size}"));
+                reply.header("Vary", "Accept-Encoding");
                 reply
             }
             Ranges::Satisfiable(ranges) if ranges.len() == 1 => {
                 let r = ranges[0];
-                headers.extend(header("Content-Type", content_type.as_ref()));
-                headers.extend(header("Content-Range", content_range(r, size)));
-                Reply {
-                    status: 206,
-                    headers,
-                    body: Body::File {
-                        file,
-                        offset: r.start,
-                        length: r.length,
-                    },
-                }
+                reply.status = 206;
+                reply.header("Content-Type", &content_type);
+                reply.header("Content-Range", content_range(r, size));
+                reply.body = Body::File {
+                    file,
+                    offset: r.start,
+                    length: r.length,
+                };
+                reply
             }
             Ranges::Satisfiable(ranges) => {
-                let multipart = Multipart::new(file, &ranges, size, &content_type, &self.boundary);
-                headers.extend(header(
+                reply.status = 206;
+                reply.header(
                     "Content-Type",
-                    format!("multipart/byteranges; boundary={}", self.boundary),
+                    format_args!("multipart/byteranges; boundary={}", self.boundary),
+                );
+                reply.body = Body::Multipart(Multipart::new(
+                    file,
+                    &ranges,
+                    size,
+                    &content_type,
+                    &self.boundary,
                 ));
-                Reply {
-                    status: 206,
-                    headers,
-                    body: Body::Multipart(multipart),
-                }
+                reply
             }
         }
     }
@@ -421,34 +448,33 @@ impl Site {
 /// A short plain-text error response. Never names a path: the body is the status line.
 fn error(status: u16) -> Reply {
     let reason = StatusCode(status).default_reason_phrase();
-    Reply {
+    let mut reply = Reply::new(
         status,
-        headers: header("Content-Type", "text/plain; charset=utf-8")
-            .into_iter()
-            .collect(),
-        body: Body::Bytes(format!("{status} {reason}\n").into_bytes()),
-    }
+        Body::Bytes(format!("{status} {reason}\n").into_bytes()),
+    );
+    reply.header("Content-Type", "text/plain; charset=utf-8");
+    reply
 }
 
 fn open_error(err: OpenError) -> Reply {
     match err {
         OpenError::NotFound => error(404),
         OpenError::Forbidden => error(403),
-        OpenError::Failed(_) => error(500),
+        OpenError::Failed(err) => {
+            eprintln!("http-fileserver: answering 500: {err}");
+            error(500)
+        }
     }
 }
 
 /// A 301 to a relative location (`location` is already percent-encoded), keeping the query.
 fn redirect(location: &str, query: Option<&str>) -> Reply {
-    let location = match query {
-        Some(query) => format!("{location}?{query}"),
-        None => location.to_string(),
+    let mut reply = Reply::new(301, Body::Empty);
+    match query {
+        Some(query) => reply.header("Location", format_args!("{location}?{query}")),
+        None => reply.header("Location", location),
     };
-    Reply {
-        status: 301,
-        headers: header("Location", location).into_iter().collect(),
-        body: Body::Empty,
-    }
+    reply
 }
 
 /// The content type of a file whose name says nothing, from its first bytes.
@@ -473,29 +499,45 @@ fn sniff(file: &File) -> &'static str {
 /// may have, even if size and mtime come back to old values; it stays the same across
 /// restarts for an unchanged file. Sidecars get their coding appended, so an identity and an
 /// encoded representation never share a tag.
-fn etag(meta: &std::fs::Metadata, coding: Option<Coding>) -> String {
-    let fields = [
-        meta.dev(),
-        meta.ino(),
-        meta.size(),
-        meta.mtime() as u64,
-        meta.mtime_nsec() as u64,
-        meta.ctime() as u64,
-        meta.ctime_nsec() as u64,
-    ];
-    // FNV-1a: stable across builds and platforms, unlike std's hasher.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in fields.iter().flat_map(|f| f.to_le_bytes()) {
-        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-    }
-    match coding {
-        Some(coding) => format!("\"{hash:016x}-{}\"", coding.token()),
-        None => format!("\"{hash:016x}\""),
-    }
+struct Etag {
+    text: [u8; 32],
+    len: usize,
 }
 
-fn http_date(secs: u64) -> String {
-    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+impl Etag {
+    fn of(meta: &std::fs::Metadata, coding: Option<Coding>) -> Etag {
+        let fields = [
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime() as u64,
+            meta.mtime_nsec() as u64,
+            meta.ctime() as u64,
+            meta.ctime_nsec() as u64,
+        ];
+        // FNV-1a: stable across builds and platforms, unlike std's hasher.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in fields.iter().flat_map(|f| f.to_le_bytes()) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let mut etag = Etag {
+            text: [0; 32],
+            len: 0,
+        };
+        let mut cursor = Cursor::new(&mut etag.text[..]);
+        // At most 16 hex digits, a coding token of at most 4 bytes and 3 punctuation marks.
+        let _ = match coding {
+            Some(coding) => write!(cursor, "\"{hash:016x}-{}\"", coding.token()),
+            None => write!(cursor, "\"{hash:016x}\""),
+        };
+        etag.len = cursor.position() as usize;
+        etag
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII was written.
+        std::str::from_utf8(&self.text[..self.len]).unwrap_or("\"\"")
+    }
 }
 
 fn content_range(r: ByteRange, size: u64) -> String {

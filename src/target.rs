@@ -5,6 +5,8 @@
 //! once into bytes — file names are bytes, not UTF-8 — and cleaned lexically, so `..` can never
 //! climb above the root and no file system call ever sees a `.` or `..` component.
 
+use std::borrow::Cow;
+
 /// A parsed request target.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Target<'a> {
@@ -18,8 +20,8 @@ pub enum Target<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct RequestPath<'a> {
     /// Percent-decoded but not cleaned: what redirects are decided on (a trailing `/`, the last
-    /// segment), as Go does with `r.URL.Path`.
-    pub decoded: Vec<u8>,
+    /// segment), as Go does with `r.URL.Path`. Borrowed when there was nothing to decode.
+    pub decoded: Cow<'a, [u8]>,
     /// Cleaned and relative to the root: segments joined by `/`, without empty, `.` or `..`
     /// segments. Empty for the root itself.
     pub clean: Vec<u8>,
@@ -78,7 +80,10 @@ fn strip_scheme_and_authority(raw: &str) -> Option<&str> {
 }
 
 /// Percent-decodes once; every `%` must start a two-digit hex escape.
-fn decode(path: &[u8]) -> Result<Vec<u8>, TargetError> {
+fn decode(path: &[u8]) -> Result<Cow<'_, [u8]>, TargetError> {
+    if !path.contains(&b'%') {
+        return Ok(Cow::Borrowed(path));
+    }
     let mut out = Vec::with_capacity(path.len());
     let mut i = 0;
     while i < path.len() {
@@ -96,7 +101,7 @@ fn decode(path: &[u8]) -> Result<Vec<u8>, TargetError> {
             i += 1;
         }
     }
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -106,17 +111,23 @@ fn hex(b: u8) -> Option<u8> {
 /// Cleans a decoded path lexically: drops empty and `.` segments, and lets `..` remove the
 /// segment before it but never go above the root.
 fn clean(decoded: &[u8]) -> Vec<u8> {
-    let mut segments: Vec<&[u8]> = Vec::new();
+    let mut out = Vec::with_capacity(decoded.len());
     for segment in decoded.split(|&b| b == b'/') {
         match segment {
             b"" | b"." => {}
             b".." => {
-                segments.pop();
+                let parent = out.iter().rposition(|&b| b == b'/').unwrap_or(0);
+                out.truncate(parent);
             }
-            name => segments.push(name),
+            name => {
+                if !out.is_empty() {
+                    out.push(b'/');
+                }
+                out.extend_from_slice(name);
+            }
         }
     }
-    segments.join(&b'/')
+    out
 }
 
 impl RequestPath<'_> {
@@ -196,7 +207,7 @@ mod tests {
     fn absolute_form_and_asterisk() {
         assert_eq!(parse("*"), Ok(Target::Asterisk));
         assert_eq!(path("http://example.com/p/q").clean, b"p/q");
-        assert_eq!(path("HTTPS://example.com").decoded, b"/");
+        assert_eq!(&*path("HTTPS://example.com").decoded, b"/");
         assert_eq!(path("http://example.com?x=1").query, Some("x=1"));
     }
 
