@@ -44,6 +44,8 @@ pub enum OpenError {
     NotFound,
     /// Permission denied: 403.
     Forbidden,
+    /// Out of file descriptors for the moment: 503.
+    Busy,
     /// Anything else: 500.
     Failed(io::Error),
 }
@@ -62,6 +64,7 @@ impl From<io::Error> for OpenError {
                 | libc::ENODEV,
             ) => OpenError::NotFound,
             Some(libc::EACCES | libc::EPERM) => OpenError::Forbidden,
+            Some(libc::EMFILE | libc::ENFILE) => OpenError::Busy,
             _ => OpenError::Failed(err),
         }
     }

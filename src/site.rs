@@ -460,6 +460,11 @@ fn open_error(err: OpenError) -> Reply {
     match err {
         OpenError::NotFound => error(404),
         OpenError::Forbidden => error(403),
+        OpenError::Busy => {
+            let mut reply = error(503);
+            reply.header("Retry-After", "1");
+            reply
+        }
         OpenError::Failed(err) => {
             eprintln!("http-fileserver: answering 500: {err}");
             error(500)

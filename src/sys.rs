@@ -88,6 +88,31 @@ pub fn set_backlog(listener: &std::net::TcpListener, backlog: libc::c_int) -> io
     Ok(())
 }
 
+/// Raises the soft limit on open files to the hard limit, as Go programs do at start-up: the
+/// soft default (often 1,024) is below what the connection cap needs. Returns the soft limit
+/// in force afterwards.
+pub fn raise_open_file_limit() -> io::Result<u64> {
+    let mut limit = MaybeUninit::<libc::rlimit>::uninit();
+    // SAFETY: getrlimit fills the struct it is given; it is read only after success.
+    let mut limit = unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, limit.as_mut_ptr()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        limit.assume_init()
+    };
+    if limit.rlim_cur < limit.rlim_max {
+        let wanted = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: a valid rlimit passed by reference for the duration of the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
+            limit = wanted;
+        }
+    }
+    Ok(limit.rlim_cur as u64)
+}
+
 /// A set of signals held blocked in every thread, to be taken one at a time by
 /// [`Signals::wait`].
 #[derive(Clone, Copy)]

@@ -249,6 +249,9 @@ fn read_head(client: &Client) -> Result<Head, Stop> {
                 HeadError::UriTooLong
             }));
         }
+        if !data.contains(&b'\n') && head::hopeless_start(data) {
+            break Err(Stop::Reject(HeadError::Bad("not an HTTP/1 request")));
+        }
         scanned = data.len().saturating_sub(3);
         let partial = !data.is_empty();
         if partial {

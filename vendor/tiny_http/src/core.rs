@@ -32,6 +32,9 @@ pub(crate) struct Core {
     epoch: Instant,
 }
 
+/// How long a new connection may wait for a thread when every thread allowed is busy.
+const HANDOFF_WAIT: Duration = Duration::from_millis(100);
+
 /// How long the accept loop keeps refusing connections because no thread can be started, with
 /// no thread left to serve any, before it declares the server dead.
 const SPAWN_FAILURE_GRACE: Duration = Duration::from_secs(10);
@@ -88,7 +91,11 @@ impl Core {
 /// once, and only errors that mean the listener itself is unusable end the loop, reported
 /// through `Server::recv()` so the program can exit and be restarted.
 pub(crate) fn accept_loop(core: Arc<Core>, listener: Listener) {
-    let pool = TaskPool::new(client::run, core.settings.thread_stack_size);
+    let pool = TaskPool::new(
+        client::run,
+        core.settings.thread_stack_size,
+        core.settings.max_connections,
+    );
     let mut backoff = Duration::from_millis(5);
     let mut spawn_failing_since: Option<Instant> = None;
     while !core.is_closing() {
@@ -126,7 +133,9 @@ pub(crate) fn accept_loop(core: Arc<Core>, listener: Listener) {
         let client = core
             .registry
             .insert_with(|slot| Arc::new(Client::new(conn, addr, Arc::clone(&core), slot)));
-        match pool.execute(client) {
+        // At the cap, the connection closed to make room gives its thread back in a moment:
+        // wait for it rather than start one more.
+        match pool.execute(client, HANDOFF_WAIT) {
             Ok(()) => spawn_failing_since = None,
             Err((client, err)) => {
                 log::warn!("cannot start a connection thread: {}", err);

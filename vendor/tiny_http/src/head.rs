@@ -97,6 +97,33 @@ pub(crate) fn leading_empty_lines(buf: &[u8]) -> usize {
     }
 }
 
+/// Whether the start of a request line (no LF yet) can already never become a valid one:
+/// a byte no request line may hold at its position. Such clients (a TLS ClientHello on the
+/// plain port, binary garbage) get their 400 at once instead of after the head timeout.
+pub(crate) fn hopeless_start(partial: &[u8]) -> bool {
+    // A CR at the end may be the start of a line end (leading empty lines included).
+    let partial = partial.strip_suffix(b"\r").unwrap_or(partial);
+    let mut parts = partial.splitn(3, |&b| b == b' ');
+    let method = parts.next().unwrap_or(b"");
+    if !method.iter().all(|&b| is_tchar(b)) {
+        return true;
+    }
+    let Some(target) = parts.next() else {
+        return false;
+    };
+    if method.is_empty() || !target.iter().all(|&b| (0x21..0x7f).contains(&b)) {
+        return true;
+    }
+    let Some(version) = parts.next() else {
+        return false;
+    };
+    let known = version.len().min(5);
+    version[..known] != b"HTTP/"[..known]
+        || !version[known..]
+            .iter()
+            .all(|&b| b.is_ascii_digit() || b == b'.')
+}
+
 /// Parses and validates a whole head as delimited by [`find_end`].
 pub(crate) fn parse(head: &[u8], max_headers: usize) -> Result<Head, HeadError> {
     let mut lines = Lines { rest: head };
@@ -220,8 +247,9 @@ fn parse_version(v: &[u8]) -> Result<HTTPVersion, HeadError> {
         [major, b'.', minor] if major.is_ascii_digit() && minor.is_ascii_digit() => {
             (major - b'0', minor - b'0')
         }
-        // "HTTP/2" and "HTTP/3" as some clients write them.
-        [major] if major.is_ascii_digit() => (major - b'0', 0),
+        // "HTTP/2" and "HTTP/3" as some clients write them; "HTTP/1" is malformed
+        // (RFC 9112 §2.3 wants DIGIT "." DIGIT).
+        [major] if (b'2'..=b'9').contains(major) => (major - b'0', 0),
         _ => return Err(HeadError::Bad("malformed HTTP version")),
     };
     match major {
@@ -418,6 +446,35 @@ mod tests {
     }
 
     #[test]
+    fn hopeless_starts_are_seen_before_the_line_ends() {
+        for hopeless in [
+            &b"\x16\x03\x01\x02\x00\x01"[..],
+            b"GE\x00",
+            b" GET",
+            b"GET  /",
+            b"GET /a\x01",
+            b"GET / FTP",
+            b"GET / HTTP/1.x",
+            b"GET /\xe9",
+        ] {
+            assert!(hopeless_start(hopeless), "{:?}", hopeless);
+        }
+        for fine in [
+            &b""[..],
+            b"\r",
+            b"GE",
+            b"GET",
+            b"GET ",
+            b"GET /a",
+            b"GET / ",
+            b"GET / HT",
+            b"GET / HTTP/1.1\r",
+        ] {
+            assert!(!hopeless_start(fine), "{:?}", fine);
+        }
+    }
+
+    #[test]
     fn http2_and_http0_get_505() {
         assert_eq!(err("PRI * HTTP/2.0\r\n\r\n"), HeadError::Version);
         assert_eq!(err("GET / HTTP/2\r\nHost: a\r\n\r\n"), HeadError::Version);
@@ -427,6 +484,10 @@ mod tests {
             ok("GET / HTTP/1.2\r\nHost: a\r\n\r\n").version,
             HTTPVersion(1, 1)
         );
+        assert!(matches!(
+            err("GET / HTTP/1\r\nHost: a\r\n\r\n"),
+            HeadError::Bad(_)
+        ));
     }
 
     #[test]

@@ -17,8 +17,11 @@ const IDLE_THREAD_LIFETIME: Duration = Duration::from_secs(10);
 
 pub(crate) struct TaskPool<T: Send + 'static> {
     parked: Mutex<Vec<Arc<Parked<T>>>>,
+    /// Signalled whenever a thread parks, for callers waiting for one at the thread limit.
+    parking: Condvar,
     run: fn(T),
     stack_size: usize,
+    max_threads: usize,
     live: AtomicUsize,
 }
 
@@ -28,11 +31,13 @@ struct Parked<T> {
 }
 
 impl<T: Send + 'static> TaskPool<T> {
-    pub(crate) fn new(run: fn(T), stack_size: usize) -> Arc<TaskPool<T>> {
+    pub(crate) fn new(run: fn(T), stack_size: usize, max_threads: usize) -> Arc<TaskPool<T>> {
         Arc::new(TaskPool {
             parked: Mutex::new(Vec::new()),
+            parking: Condvar::new(),
             run,
             stack_size,
+            max_threads: max_threads.max(1),
             live: AtomicUsize::new(0),
         })
     }
@@ -42,15 +47,35 @@ impl<T: Send + 'static> TaskPool<T> {
         self.live.load(Ordering::SeqCst)
     }
 
-    /// Runs `job` on a parked thread, or on a new one. If no thread can be started, the job
-    /// comes back with the error so the caller can refuse it properly.
-    pub(crate) fn execute(self: &Arc<Self>, job: T) -> Result<(), (T, io::Error)> {
-        let parked = self.parked.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        if let Some(parked) = parked {
-            *parked.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(job);
-            parked.ready.notify_one();
-            return Ok(());
+    /// Runs `job` on a parked thread, or on a new one while there are fewer than the limit;
+    /// at the limit, waits up to `wait` for a thread to park. If no thread can be had, the
+    /// job comes back with the error so the caller can refuse it properly.
+    pub(crate) fn execute(self: &Arc<Self>, job: T, wait: Duration) -> Result<(), (T, io::Error)> {
+        let deadline = std::time::Instant::now() + wait;
+        let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(thread) = parked.pop() {
+                drop(parked);
+                *thread.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(job);
+                thread.ready.notify_one();
+                return Ok(());
+            }
+            if self.live() < self.max_threads {
+                break;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                let err =
+                    io::Error::new(io::ErrorKind::WouldBlock, "every connection thread is busy");
+                return Err((job, err));
+            }
+            parked = self
+                .parking
+                .wait_timeout(parked, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
+        drop(parked);
         // The job travels through a slot so that we get it back if the spawn fails.
         let slot = Arc::new(Mutex::new(Some(job)));
         let pool = Arc::clone(self);
@@ -92,6 +117,7 @@ impl<T: Send + 'static> TaskPool<T> {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(Arc::clone(&me));
+            self.parking.notify_one();
             job = match self.wait(&me) {
                 Some(job) => job,
                 None => return,

@@ -1,0 +1,354 @@
+//! Statement 12 (connection and thread budget) and issue 4: with the default settings, 1,000
+//! idle connections plus 50 slowloris connections don't keep a fresh client waiting more than
+//! 3 s, and threads stay bounded; with `--max-connections 64`, a connection past the cap gets a
+//! 503, a prompt close, or (when an idle or slow connection can be evicted) its answer — never
+//! a stall. Threads stay within the cap plus a few, also under a burst of connects at the cap,
+//! and the flood requirement also holds under the common soft fd limit of 1024.
+
+mod common;
+mod hardening_util;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{request_bytes, Server};
+use hardening_util::*;
+
+/// Threads the server runs besides connection threads (main, accept, signals, watch, access
+/// log) plus a little slack for threads that are finishing.
+const OVERHEAD_THREADS: u64 = 16;
+
+#[test]
+fn defaults_hold_up_under_1000_idle_and_50_slowloris_connections() {
+    let nofile = raise_nofile(4096);
+    assert!(
+        nofile >= 2200,
+        "RLIMIT_NOFILE of the test process is {nofile}: need 1,050 client sockets and the server's"
+    );
+    let root = fixture("flood");
+    // Default limits and timeouts: max 1024 connections, 15 s idle, 10 s head.
+    let server = Server::start(root.path(), &["--no-access-log"]);
+    assert_served(&server, Duration::from_secs(2), "warm-up");
+    let base_threads = threads(&server);
+    let base_fds = baseline_fds(&server);
+
+    let started = Instant::now();
+    let mut idle = open_many(&server, 1000, b"");
+    let slow = Dribbler::start(&server, 50, Duration::from_secs(1));
+    // The server takes them in: one thread each, up to its cap of 1024.
+    let taken = common::wait_until(Duration::from_secs(10), || threads(&server) >= 1000);
+    assert!(
+        taken,
+        "the server never held the flood (Threads {})",
+        threads(&server)
+    );
+    eprintln!(
+        "flood held after {:?}: Threads {}, fds {}, VmRSS {} KiB",
+        started.elapsed(),
+        threads(&server),
+        server.open_fds(),
+        rss_kib(&server)
+    );
+
+    // For about 4 s (before the 10 s head timeout frees the slowloris connections), fresh
+    // clients keep coming; each must get its file within 3 s.
+    let mut worst = Duration::ZERO;
+    let mut max_threads = 0;
+    let hold = Instant::now();
+    let mut fresh = 0;
+    while hold.elapsed() < Duration::from_secs(4) {
+        let took = assert_served(
+            &server,
+            Duration::from_secs(3),
+            "fresh client during the flood",
+        );
+        worst = worst.max(took);
+        fresh += 1;
+        let t = threads(&server);
+        max_threads = max_threads.max(t);
+        assert!(
+            t <= 1024 + OVERHEAD_THREADS,
+            "{t} threads with a cap of 1024 connections"
+        );
+        assert!(server.open_fds() <= 1024 + 16, "{} fds", server.open_fds());
+        thread::sleep(Duration::from_millis(250));
+    }
+    eprintln!("{fresh} fresh clients, slowest {worst:?}, max Threads {max_threads}");
+    // The slowloris connections were still being held the whole time (the server closes idle
+    // connections first to make room).
+    assert_eq!(slow.alive(), 50, "slowloris connections dropped early");
+    assert!(
+        slow.sent.load(std::sync::atomic::Ordering::SeqCst) >= 50 * 4,
+        "the slowloris connections kept sending"
+    );
+
+    // Let go: the connections' fds are released at once, the parked threads within the pool's
+    // 10 s idle lifetime.
+    drop(slow);
+    close_all(&mut idle);
+    let fds = fds_settle(&server, base_fds + 2, Duration::from_secs(5));
+    assert!(
+        fds <= base_fds + 2,
+        "fds {fds} after the flood (baseline {base_fds})"
+    );
+    let t = threads_settle(&server, base_threads + 2, Duration::from_secs(14));
+    assert!(
+        t <= base_threads + 2,
+        "Threads {t} 14 s after the flood (baseline {base_threads})"
+    );
+    assert_served(&server, Duration::from_secs(2), "after the flood");
+}
+
+fn cap_server(tag: &str) -> (common::TempDir, Server) {
+    let root = fixture(tag);
+    let server = Server::start(root.path(), &["--max-connections", "64", "--no-access-log"]);
+    assert_served(&server, Duration::from_secs(2), "warm-up");
+    (root, server)
+}
+
+/// A connection past the cap gets 503 or a prompt close; asserts it and returns which.
+fn assert_refused_promptly(server: &Server, context: &str) -> Option<u16> {
+    let (seen, took) = get(server, "/small.txt", Duration::from_secs(5));
+    assert!(
+        took <= Duration::from_secs(2),
+        "{context}: waited {took:?} ({seen:?})"
+    );
+    match seen {
+        Outcome::Response(r) => {
+            assert_eq!(r.status, 503, "{context}: {r:?}");
+            assert_date_no_server(&r, context);
+            Some(503)
+        }
+        Outcome::Closed => None,
+        Outcome::Silent => panic!("{context}: the server stalled"),
+    }
+}
+
+#[test]
+fn past_the_cap_with_every_connection_busy_new_ones_get_503() {
+    let (_root, server) = cap_server("cap-busy");
+    let base_fds = baseline_fds(&server);
+    // 64 downloads of a 64 MiB file that the clients don't read: every connection is in the
+    // middle of a response, none can be evicted. (Write timeout: the default 30 s.)
+    let request = request_bytes("GET", b"/big.bin", &[]);
+    let mut busy = open_many(&server, 64, &request);
+    // Each holds a socket and an open file on the server.
+    let all_busy = common::wait_until(Duration::from_secs(10), || {
+        server.open_fds() >= base_fds + 128
+    });
+    assert!(all_busy, "only {} fds", server.open_fds());
+    let mut statuses = Vec::new();
+    for i in 0..10 {
+        statuses.push(assert_refused_promptly(
+            &server,
+            &format!("connection {}", 65 + i),
+        ));
+    }
+    eprintln!("past the cap: {statuses:?}");
+    assert!(
+        statuses.contains(&Some(503)),
+        "no 503 at all past the cap: {statuses:?}"
+    );
+    let t = threads(&server);
+    assert!(t <= 64 + OVERHEAD_THREADS, "{t} threads with a cap of 64");
+    // The busy ones weren't touched.
+    for (i, s) in busy.iter().enumerate() {
+        s.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
+        let mut b = [0u8; 1];
+        assert!(
+            std::io::Read::read(&mut &*s, &mut b).is_ok_and(|n| n == 1),
+            "busy connection {i} was closed"
+        );
+    }
+    close_all(&mut busy);
+    assert_served(
+        &server,
+        Duration::from_secs(3),
+        "after the busy connections closed",
+    );
+    let fds = fds_settle(&server, base_fds + 2, Duration::from_secs(5));
+    assert!(fds <= base_fds + 2, "fds {fds} (baseline {base_fds})");
+}
+
+#[test]
+fn past_the_cap_idle_connections_make_room() {
+    let (_root, server) = cap_server("cap-idle");
+    let base_fds = baseline_fds(&server);
+    // 64 keep-alive connections, each idle after one exchange.
+    let mut idle = open_many(&server, 64, &request_bytes("GET", b"/small.txt", &[]));
+    for (i, s) in idle.iter().enumerate() {
+        match outcome(s, Duration::from_secs(5), false) {
+            Outcome::Response(r) => assert_eq!(r.status, 200, "connection {i}"),
+            other => panic!("connection {i}: {other:?}"),
+        }
+    }
+    // A new connection makes the server close the one idle the longest (vendor Settings:
+    // "At the cap, the connection idle the longest is closed to make room").
+    for i in 0..5 {
+        assert_served(
+            &server,
+            Duration::from_secs(2),
+            &format!("fresh client {i}"),
+        );
+    }
+    let t = threads(&server);
+    assert!(t <= 64 + OVERHEAD_THREADS, "{t} threads with a cap of 64");
+    let closed = idle
+        .iter()
+        .filter(|s| wait_closed(s, Duration::from_millis(20)).is_some())
+        .count();
+    assert!(
+        (1..=10).contains(&closed),
+        "{closed} idle connections closed to make room for 5"
+    );
+    close_all(&mut idle);
+    let fds = fds_settle(&server, base_fds + 2, Duration::from_secs(3));
+    assert!(fds <= base_fds + 2, "fds {fds} (baseline {base_fds})");
+}
+
+#[test]
+fn past_the_cap_young_slowloris_heads_get_503_or_close_and_old_ones_make_room() {
+    let (_root, server) = cap_server("cap-slow");
+    let base_fds = baseline_fds(&server);
+    // 64 connections that start a head and keep dribbling it, one byte per 200 ms.
+    let slow = Dribbler::start(&server, 64, Duration::from_millis(200));
+    common::wait_until(Duration::from_secs(2), || threads(&server) >= 64);
+    // While the heads are younger than a second, nothing can be evicted (an idle connection
+    // might, if a thread hasn't read its first byte yet): a 503, a close, or the file — at once.
+    let (seen, took) = get(&server, "/small.txt", Duration::from_secs(5));
+    assert!(took <= Duration::from_secs(2), "waited {took:?}: {seen:?}");
+    match &seen {
+        Outcome::Response(r) => assert!([200, 503].contains(&r.status), "{r:?}"),
+        Outcome::Closed => {}
+        Outcome::Silent => panic!("stalled past the cap"),
+    }
+    eprintln!("young heads: {:?} after {took:?}", seen.status());
+    // Once they have been dribbling for over a second, a fresh client evicts one and is served.
+    thread::sleep(Duration::from_millis(1500));
+    for i in 0..3 {
+        assert_served(
+            &server,
+            Duration::from_secs(2),
+            &format!("fresh client {i}"),
+        );
+    }
+    let t = threads(&server);
+    assert!(t <= 64 + OVERHEAD_THREADS, "{t} threads with a cap of 64");
+    drop(slow);
+    let fds = fds_settle(&server, base_fds + 2, Duration::from_secs(3));
+    assert!(fds <= base_fds + 2, "fds {fds} (baseline {base_fds})");
+}
+
+#[test]
+fn a_burst_of_connects_is_served() {
+    // Upstream's TaskPool race left some of a burst of accepted connections without a thread.
+    let root = fixture("burst");
+    let server = Server::start(root.path(), &["--no-access-log"]);
+    for round in 0..5 {
+        let request = request_bytes("GET", b"/small.txt", &[("Connection", "close")]);
+        let streams = open_many(&server, 60, &request);
+        for (i, s) in streams.iter().enumerate() {
+            match outcome(s, Duration::from_secs(3), false) {
+                Outcome::Response(r) => assert_eq!(r.status, 200, "round {round}, {i}"),
+                other => panic!("round {round}, connection {i} of a burst: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_burst_of_connects_at_the_cap_does_not_grow_threads_past_it() {
+    // At the cap, every new connection evicts an idle one. The evicted connection's thread is
+    // only woken (its socket shut down); if the accept loop starts a new thread before that one
+    // has finished, each eviction in a burst adds a thread, and the cap no longer caps threads.
+    let (_root, server) = cap_server("cap-burst");
+    let mut idle = open_many(&server, 64, b"");
+    common::wait_until(Duration::from_secs(2), || threads(&server) >= 64);
+    let pid = server.pid();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let sampler = {
+        let (done, peak) = (done.clone(), peak.clone());
+        thread::spawn(move || {
+            use std::sync::atomic::Ordering::SeqCst;
+            while !done.load(SeqCst) {
+                if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                    let t = status
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Threads:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    peak.fetch_max(t, SeqCst);
+                }
+                thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    // 500 connections as fast as we can open them, each idle: each evicts the oldest.
+    let mut burst = open_many(&server, 500, b"");
+    thread::sleep(Duration::from_millis(500));
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    sampler.join().unwrap();
+    let after = threads(&server);
+    let peak = peak.load(std::sync::atomic::Ordering::SeqCst);
+    eprintln!("burst at the cap: peak Threads {peak}, after {after}");
+    assert_served(&server, Duration::from_secs(2), "after the burst");
+    close_all(&mut burst);
+    close_all(&mut idle);
+    assert!(
+        peak <= 64 + OVERHEAD_THREADS,
+        "peak {peak} threads with --max-connections 64 (after the burst: {after})"
+    );
+}
+
+#[test]
+fn the_flood_requirement_holds_under_the_usual_soft_fd_limit_of_1024() {
+    // Most Linux hosts and systemd services start processes with a soft RLIMIT_NOFILE of 1024
+    // (and a much higher hard limit). With the default cap of 1024 connections, the issue's
+    // flood (1,000 idle + 50 slowloris) then exhausts descriptors before the cap is reached:
+    // the accept loop evicts an idle connection to accept the fresh one, but no descriptor is
+    // left to open the file. A fresh client must still get its file (raise the soft limit to
+    // the hard one at start-up, as Go does, or keep the cap below the descriptor limit).
+    let nofile = raise_nofile(4096);
+    assert!(
+        nofile >= 2200,
+        "RLIMIT_NOFILE of the test process is {nofile}"
+    );
+    let (_, hard) = nofile_limits();
+    if hard < 4096 {
+        eprintln!("skipped: the hard RLIMIT_NOFILE ({hard}) leaves no room above 1024");
+        return;
+    }
+    let root = fixture("flood-1024");
+    let limit = format!("--nofile=1024:{hard}");
+    let server = start_wrapped(
+        &["prlimit", &limit, "--"],
+        root.path(),
+        &["--no-access-log"],
+    );
+    assert_served(&server, Duration::from_secs(2), "warm-up");
+    let mut idle = open_many(&server, 1000, b"");
+    let slow = Dribbler::start(&server, 50, Duration::from_secs(1));
+    common::wait_until(Duration::from_secs(10), || threads(&server) >= 1000);
+    thread::sleep(Duration::from_millis(500));
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let (seen, took) = get(&server, "/small.txt", Duration::from_secs(5));
+        statuses.push((seen.status(), took));
+    }
+    eprintln!(
+        "under a soft limit of 1024 fds: {statuses:?}; server fds {}",
+        server.open_fds()
+    );
+    drop(slow);
+    close_all(&mut idle);
+    for (status, took) in &statuses {
+        assert_eq!(
+            *status,
+            Some(200),
+            "a fresh client got {status:?} after {took:?} during the flood under a soft \
+             RLIMIT_NOFILE of 1024 (all: {statuses:?})"
+        );
+        assert!(*took <= Duration::from_secs(3));
+    }
+}
