@@ -15,7 +15,7 @@ pub(crate) struct ReadBuf {
     end: usize,
 }
 
-const INITIAL_READ_BUF: usize = 4096;
+const INITIAL_READ_BUF: usize = 2048;
 
 impl ReadBuf {
     pub(crate) fn data(&self) -> &[u8] {
@@ -70,7 +70,7 @@ pub(crate) struct WriteBuf {
     len: usize,
 }
 
-pub(crate) const WRITE_BUF: usize = 8192;
+pub(crate) const WRITE_BUF: usize = 4096;
 
 impl WriteBuf {
     fn ensure_allocated(&mut self) {
