@@ -43,8 +43,16 @@ const HREF: &AsciiSet = &NON_ALPHANUMERIC
 /// A relative reference to a file named `name`: percent-encoded, and prefixed with `./` when
 /// the name contains `:`, which would otherwise make its start look like a URL scheme.
 pub fn href(name: &[u8]) -> String {
-    let prefix = if name.contains(&b':') { "./" } else { "" };
-    format!("{prefix}{}", encode_segment(name))
+    let mut out = String::with_capacity(name.len() + 2);
+    push_href(&mut out, name);
+    out
+}
+
+fn push_href(out: &mut String, name: &[u8]) {
+    if name.contains(&b':') {
+        out.push_str("./");
+    }
+    out.extend(percent_encode(name, HREF));
 }
 
 /// `name` percent-encoded for use as a path segment (see [`href`] for a whole reference).
@@ -54,6 +62,10 @@ pub fn encode_segment(name: &[u8]) -> String {
 
 /// Appends `text` escaped for HTML text and attribute values.
 fn push_html(out: &mut String, text: &str) {
+    if !text.contains(['&', '<', '>', '"', '\'']) {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -75,7 +87,7 @@ pub fn html(entries: &[Entry]) -> String {
     for entry in entries {
         let slash = if entry.is_dir { "/" } else { "" };
         out.push_str("<a href=\"");
-        out.push_str(&href(&entry.name));
+        push_href(&mut out, &entry.name);
         out.push_str(slash);
         out.push_str("\">");
         push_html(&mut out, &String::from_utf8_lossy(&entry.name));

@@ -399,8 +399,12 @@ impl Sink for Out<'_> {
         if len <= self.buf.spare().len() as u64 {
             return self.copy_exact(FileAt { file, pos: offset }, len);
         }
-        self.buf.flush_to(self.stream)?;
         let fd = self.stream.raw_fd();
+        let head = self.buf.take_pending();
+        match crate::sys::send_all_more(fd, head) {
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => (&*self.stream).write_all(head)?,
+            result => result?,
+        }
         let (mut pos, end) = (offset, offset + len);
         while pos < end {
             let left = usize::try_from(end - pos).unwrap_or(usize::MAX);

@@ -40,6 +40,39 @@ pub(crate) fn sendfile(_: RawFd, _: &File, _: &mut u64, _: usize) -> io::Result<
     Err(io::Error::new(io::ErrorKind::Unsupported, "sendfile"))
 }
 
+/// Sends all of `buf` on the socket `out` with MSG_MORE: the kernel holds the bytes back to
+/// go out with what the next call sends (a sendfile body), as TCP_CORK would, so a response
+/// head doesn't take a segment, and a wake-up of the client, of its own.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn send_all_more(out: RawFd, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is a valid readable slice for the duration of the call and `out` an
+        // open socket owned by the caller's connection.
+        let sent = unsafe {
+            libc::send(
+                out,
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_MORE | libc::MSG_NOSIGNAL,
+            )
+        };
+        if sent < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        buf = &buf[sent as usize..];
+    }
+    Ok(())
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn send_all_more(_: RawFd, _: &[u8]) -> io::Result<()> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "MSG_MORE"))
+}
+
 /// Error numbers the accept loop treats as running out of a resource: back off and retry.
 pub(crate) fn is_resource_exhaustion(err: &io::Error) -> bool {
     matches!(

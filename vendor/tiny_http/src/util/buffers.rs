@@ -92,6 +92,13 @@ impl WriteBuf {
         !self.buf.is_empty() && self.len == self.buf.len()
     }
 
+    /// Takes everything buffered, for a caller that sends it itself.
+    pub(crate) fn take_pending(&mut self) -> &[u8] {
+        let pending = self.len;
+        self.len = 0;
+        &self.buf[..pending]
+    }
+
     /// Writes out everything buffered.
     pub(crate) fn flush_to(&mut self, mut dst: impl Write) -> io::Result<()> {
         let pending = self.len;
