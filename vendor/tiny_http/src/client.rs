@@ -167,7 +167,6 @@ pub(crate) fn run(client: Arc<Client>) {
     struct Release<'a>(&'a Client);
     impl Drop for Release<'_> {
         fn drop(&mut self) {
-            let _ = self.0.stream.shutdown(Shutdown::Both);
             self.0.core.registry.remove(self.0.slot);
         }
     }
@@ -176,9 +175,16 @@ pub(crate) fn run(client: Arc<Client>) {
     let configured = client.stream.configure(
         timeout(settings.idle_timeout),
         timeout(settings.write_timeout),
+        client.core.inherited_options,
     );
     if configured.is_ok() {
         serve(&client);
+    }
+    drop(_release);
+    // Dropping the last reference closes the socket; if something else still holds one (a
+    // handler keeping an upgraded stream), end the connection for the peer now.
+    if Arc::strong_count(&client) > 1 {
+        let _ = client.stream.shutdown(Shutdown::Both);
     }
 }
 

@@ -23,6 +23,17 @@ impl Listener {
         }
     }
 
+    /// Sets on a TCP listener the options accepted sockets inherit from it (Linux); returns
+    /// whether it did, so that connections needn't set them one by one.
+    pub(crate) fn set_inherited_options(&self, write_timeout: Option<Duration>) -> bool {
+        use std::os::unix::io::AsRawFd;
+        match self {
+            Self::Tcp(l) => crate::sys::set_inherited_options(l.as_raw_fd(), write_timeout).is_ok(),
+            #[cfg(unix)]
+            Self::Unix(_) => false,
+        }
+    }
+
     pub(crate) fn accept(&self) -> std::io::Result<(Connection, Option<SocketAddr>)> {
         match self {
             Self::Tcp(l) => l
@@ -90,12 +101,16 @@ impl Connection {
     /// Sets the socket options every connection gets. TCP_NODELAY because a response goes out
     /// in at most two sends (head with small body, then a sendfile): with Nagle's algorithm the
     /// second waits for the client's delayed ACK, ~40 ms per keep-alive request.
+    /// `inherited`: the listener already set TCP_NODELAY and the write timeout (see
+    /// [`Listener::set_inherited_options`]).
     pub(crate) fn configure(
         &self,
         read_timeout: Option<Duration>,
         write_timeout: Option<Duration>,
+        inherited: bool,
     ) -> std::io::Result<()> {
         match self {
+            Self::Tcp(s) if inherited => s.set_read_timeout(read_timeout),
             Self::Tcp(s) => {
                 s.set_nodelay(true)?;
                 s.set_read_timeout(read_timeout)?;
@@ -221,5 +236,29 @@ impl std::fmt::Display for ListenAddr {
             #[cfg(unix)]
             Self::Unix(s) => std::fmt::Debug::fmt(s, f),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn accepted_sockets_inherit_nodelay_and_the_write_timeout() {
+        let listener = Listener::from(TcpListener::bind("127.0.0.1:0").unwrap());
+        // Whole seconds: the kernel keeps socket timeouts in clock ticks.
+        let timeout = Duration::from_secs(7);
+        assert!(listener.set_inherited_options(Some(timeout)));
+        let addr = listener.local_addr().unwrap().to_ip().unwrap();
+        let _client = TcpStream::connect(addr).unwrap();
+        let (conn, _) = listener.accept().unwrap();
+        let Connection::Tcp(accepted) = conn else {
+            panic!("not TCP")
+        };
+        assert!(accepted.nodelay().unwrap());
+        assert_eq!(accepted.write_timeout().unwrap(), Some(timeout));
+        // The read timeout must not be inherited from the listener (it would time out accept).
+        assert_eq!(accepted.read_timeout().unwrap(), None);
     }
 }

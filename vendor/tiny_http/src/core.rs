@@ -30,6 +30,8 @@ pub(crate) struct Core {
     dispatch: Dispatch,
     closing: AtomicBool,
     epoch: Instant,
+    /// Accepted sockets inherit TCP_NODELAY and the write timeout from the listener.
+    pub(crate) inherited_options: bool,
 }
 
 /// How long a new connection may wait for a thread when every thread allowed is busy.
@@ -40,8 +42,9 @@ const HANDOFF_WAIT: Duration = Duration::from_millis(100);
 const SPAWN_FAILURE_GRACE: Duration = Duration::from_secs(10);
 
 impl Core {
-    pub(crate) fn new(settings: Settings, dispatch: Dispatch) -> Core {
+    pub(crate) fn new(settings: Settings, dispatch: Dispatch, inherited_options: bool) -> Core {
         Core {
+            inherited_options,
             settings,
             registry: Registry::default(),
             messages: MessagesQueue::with_capacity(8),

@@ -249,7 +249,8 @@ impl Server {
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let local_addr = listener.local_addr()?;
         log::debug!("Server listening on {}", local_addr);
-        let core = Arc::new(Core::new(settings, dispatch));
+        let inherited = listener.set_inherited_options(settings::timeout(settings.write_timeout));
+        let core = Arc::new(Core::new(settings, dispatch, inherited));
         let accept_core = Arc::clone(&core);
         thread::Builder::new()
             .name("accept".into())
