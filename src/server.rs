@@ -66,7 +66,8 @@ pub fn run(config: &Config, on_ready: impl FnOnce(SocketAddr, &Path)) -> Result<
     let site = Arc::new(Site::new(config, root, log.clone()));
 
     let mut settings = Settings::default();
-    settings.max_connections = check_open_file_limit(config.max_connections);
+    settings.max_connections = config.max_connections;
+    raise_open_file_limit(config.max_connections);
     settings.idle_timeout = config.idle_timeout;
     settings.head_timeout = config.head_timeout;
     settings.write_timeout = config.write_timeout;
@@ -171,17 +172,16 @@ fn supervise(server: &Arc<Server>, signals: &Signals, config: &Config) -> Exit {
 /// Raises the open-file limit as far as allowed, and warns when it is still below what the
 /// connection cap can use: past it, idle connections are closed to free descriptors and
 /// requests that can't open their file get 503, which is worth knowing about in advance.
-fn check_open_file_limit(wanted: usize) -> usize {
+fn raise_open_file_limit(connections: usize) {
     if let Ok(files) = crate::sys::raise_open_file_limit() {
         // A socket per connection, a file or two per request in flight, a few to spare.
-        if files < (wanted as u64).saturating_mul(2) {
+        if files < (connections as u64).saturating_mul(2) {
             eprintln!(
                 "http-fileserver: warning: the open-file limit ({files}) is below twice \
-                 --max-connections ({wanted}); raise it (ulimit -n) or lower the cap"
+                 --max-connections ({connections}); raise it (ulimit -n) or lower the cap"
             );
         }
     }
-    wanted
 }
 
 fn root_error(root: &Path, err: &io::Error) -> StartError {

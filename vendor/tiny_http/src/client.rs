@@ -163,14 +163,14 @@ impl Client {
 
 /// Runs a connection until it closes. `dispatch` answers each request on this thread.
 pub(crate) fn run(client: Arc<Client>) {
-    /// Closes and unregisters the connection however `serve` ends, a panicking handler included.
+    /// Unregisters the connection however `serve` ends, a panicking handler included.
     struct Release<'a>(&'a Client);
     impl Drop for Release<'_> {
         fn drop(&mut self) {
             self.0.core.registry.remove(self.0.slot);
         }
     }
-    let _release = Release(&client);
+    let release = Release(&client);
     let settings = client.settings();
     let configured = client.stream.configure(
         timeout(settings.idle_timeout),
@@ -180,7 +180,7 @@ pub(crate) fn run(client: Arc<Client>) {
     if configured.is_ok() {
         serve(&client);
     }
-    drop(_release);
+    drop(release);
     // Dropping the last reference closes the socket; if something else still holds one (a
     // handler keeping an upgraded stream), end the connection for the peer now.
     if Arc::strong_count(&client) > 1 {
