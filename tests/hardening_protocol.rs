@@ -7,7 +7,7 @@
 mod common;
 mod hardening_util;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -486,7 +486,7 @@ fn a_file_that_grows_mid_response_keeps_keep_alive_framing_intact() {
     let mut left = len;
     let mut buf = vec![0u8; 1 << 20];
     while left > 0 {
-        let n = r.read(&mut buf[..left.min(1 << 20) as usize]).unwrap();
+        let n = common::read_retrying(&mut r, &mut buf[..left.min(1 << 20) as usize]).unwrap();
         assert!(n > 0, "body ended {left} bytes early");
         assert!(
             buf[..n].iter().all(|&b| b == 0),
@@ -527,7 +527,7 @@ fn a_file_that_shrinks_mid_response_closes_the_connection_unpadded() {
     let mut got = 0u64;
     let mut buf = vec![0u8; 1 << 20];
     let ended = loop {
-        match r.read(&mut buf) {
+        match common::read_retrying(&mut r, &mut buf) {
             Ok(0) => break Ok(()),
             Ok(n) => {
                 assert!(buf[..n].iter().all(|&b| b == 0), "padding or garbage sent");

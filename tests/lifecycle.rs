@@ -46,7 +46,7 @@ fn new_connections_refused(server: &Server) -> bool {
             s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
             let _ = s.write_all(&request_bytes("GET", b"/hello.txt", &[]));
             let mut b = [0u8; 1];
-            match s.read(&mut b) {
+            match common::read_retrying(&mut s, &mut b) {
                 Ok(0) => true,
                 Ok(_) => false,
                 Err(e) => !matches!(

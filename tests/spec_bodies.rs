@@ -35,7 +35,7 @@ fn start_download(
 fn read_to_close(r: &mut BufReader<TcpStream>, into: &mut Vec<u8>) {
     let mut buf = [0u8; 65536];
     loop {
-        match r.read(&mut buf) {
+        match common::read_retrying(r, &mut buf) {
             Ok(0) => return,
             Ok(n) => into.extend_from_slice(&buf[..n]),
             Err(e)

@@ -352,7 +352,7 @@ fn fake_server(answer: Option<&'static [u8]>) -> (u16, mpsc::Sender<()>) {
                     if let Some(answer) = answer {
                         s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
                         let mut buf = [0u8; 1024];
-                        let _ = s.read(&mut buf);
+                        let _ = common::read_retrying(&mut s, &mut buf);
                         let _ = s.write_all(answer);
                     }
                     held.push(s);

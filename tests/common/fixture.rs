@@ -14,7 +14,7 @@
 //! - extension-less `README` (text), `blob` (binary), `page` (HTML-looking);
 //!   `app.mjs`, `mod.wasm`, `page.html`, `UPPER.HTML`; a FIFO `fifo`; `unreadable.txt` (mode 000).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -333,7 +333,7 @@ pub fn raw_head(server: &Server, request: &[u8]) -> (String, Vec<u8>) {
         if let Some(end) = find(&buf, b"\r\n\r\n") {
             break end + 4;
         }
-        let n = s.read(&mut chunk).expect("read a response head");
+        let n = super::read_retrying(&mut s, &mut chunk).expect("read a response head");
         assert!(n > 0, "closed before a whole head: {buf:?}");
         buf.extend_from_slice(&chunk[..n]);
     };
@@ -341,7 +341,7 @@ pub fn raw_head(server: &Server, request: &[u8]) -> (String, Vec<u8>) {
     s.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
     let mut rest = buf.split_off(end);
-    while let Ok(n) = s.read(&mut chunk) {
+    while let Ok(n) = super::read_retrying(&mut s, &mut chunk) {
         if n == 0 {
             break;
         }
@@ -388,7 +388,7 @@ impl Conn {
     pub fn closed_within(&mut self, wait: Duration) -> bool {
         self.reader.get_ref().set_read_timeout(Some(wait)).unwrap();
         let mut b = [0u8; 1];
-        match self.reader.read(&mut b) {
+        match super::read_retrying(&mut self.reader, &mut b) {
             Ok(0) => true,
             Ok(_) => false,
             Err(e) => !matches!(

@@ -346,6 +346,17 @@ pub fn read_response<R: BufRead>(r: &mut R, head_only: bool) -> std::io::Result<
     Ok(resp)
 }
 
+/// `read`, retried when a signal interrupts it, as `read_line` and `read_exact` already are: a
+/// bare read in a test would otherwise take EINTR for the server closing the connection.
+pub fn read_retrying(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
 /// Writes a file, creating parent directories.
 pub fn write(root: &Path, rel: &[u8], content: &[u8]) -> PathBuf {
     let path = root.join(std::ffi::OsStr::from_bytes(rel));

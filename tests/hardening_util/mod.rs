@@ -5,7 +5,7 @@
 //! shared harness in tests/common (the real binary on 127.0.0.1, a raw HTTP/1.1 client).
 #![allow(dead_code)]
 
-use std::io::{BufReader, ErrorKind, Read, Write};
+use std::io::{BufReader, ErrorKind, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::Path;
 use std::process::Command;
@@ -159,7 +159,7 @@ pub fn wait_closed(stream: &TcpStream, limit: Duration) -> Option<Duration> {
             return None;
         }
         stream.set_read_timeout(Some(left)).unwrap();
-        match (&*stream).read(&mut sink) {
+        match common::read_retrying(&mut &*stream, &mut sink) {
             Ok(0) => return Some(started.elapsed()),
             Ok(_) => {}
             Err(e) if is_timeout(&e) => return None,
