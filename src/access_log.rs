@@ -67,11 +67,7 @@ impl AccessLog {
     pub fn begin(&self, request: &Request, status: u16, bytes: u64) -> Line {
         LINE.with(|line| {
             let mut line = line.borrow_mut();
-            line.clear();
-            push_timestamp(&mut line);
-            line.push(' ');
-            push_remote(&mut line, request.remote_addr());
-            line.push_str(" \"");
+            start_line(&mut line, request.remote_addr());
             push_escaped(&mut line, request.method().as_str().as_bytes());
             line.push(' ');
             push_escaped(&mut line, request.url().as_bytes());
@@ -85,8 +81,9 @@ impl AccessLog {
     pub fn finish(&self, _line: Line, elapsed: Duration) {
         LINE.with(|line| {
             let mut line = line.borrow_mut();
-            let micros = elapsed.as_micros();
-            let _ = writeln!(line, " {}.{:03}ms", micros / 1000, micros % 1000);
+            line.push(' ');
+            push_duration(&mut line, elapsed);
+            line.push('\n');
             self.shared.push(line.as_bytes());
         });
     }
@@ -97,21 +94,11 @@ impl AccessLog {
     pub fn rejected(&self, r: &Rejected<'_>) {
         LINE.with(|line| {
             let mut line = line.borrow_mut();
-            line.clear();
-            push_timestamp(&mut line);
-            line.push(' ');
-            push_remote(&mut line, r.remote_addr.as_ref());
-            line.push_str(" \"");
+            start_line(&mut line, r.remote_addr.as_ref());
             push_escaped(&mut line, r.request_line);
-            let micros = r.elapsed.as_micros();
-            let _ = writeln!(
-                line,
-                "\" {} {} {}.{:03}ms",
-                r.status,
-                r.body_bytes,
-                micros / 1000,
-                micros % 1000
-            );
+            let _ = write!(line, "\" {} {} ", r.status, r.body_bytes);
+            push_duration(&mut line, r.elapsed);
+            line.push('\n');
             self.shared.push(line.as_bytes());
         });
     }
@@ -187,6 +174,21 @@ fn push_timestamp(line: &mut String) {
         line.push_str(&second.1);
     });
     let _ = write!(line, ".{:03}Z", now.subsec_millis());
+}
+
+/// Starts a line in `line`: time, client, and the quote that opens the request line.
+fn start_line(line: &mut String, remote: Option<&SocketAddr>) {
+    line.clear();
+    push_timestamp(line);
+    line.push(' ');
+    push_remote(line, remote);
+    line.push_str(" \"");
+}
+
+/// Appends a duration in milliseconds with three decimals (`0.152ms`), without floats.
+fn push_duration(line: &mut String, elapsed: Duration) {
+    let micros = elapsed.as_micros();
+    let _ = write!(line, "{}.{:03}ms", micros / 1000, micros % 1000);
 }
 
 fn push_remote(line: &mut String, remote: Option<&SocketAddr>) {

@@ -196,29 +196,32 @@ impl Site {
                 file,
                 offset,
                 length,
-            } => {
-                let mut response =
-                    Response::from_file_range(file, offset, length).with_status_code(status);
-                response.add_header_block(&headers);
-                request.respond(response)
-            }
-            Body::Empty => {
-                let mut response = Response::new(status, Vec::new(), io::empty(), Some(0), None);
-                response.add_header_block(&headers);
-                request.respond(response)
-            }
+            } => respond(
+                request,
+                Response::from_file_range(file, offset, length).with_status_code(status),
+                &headers,
+            ),
+            Body::Empty => respond(
+                request,
+                Response::new(status, Vec::new(), io::empty(), Some(0), None),
+                &headers,
+            ),
             Body::Bytes(bytes) => {
                 let len = bytes.len();
-                let mut response =
-                    Response::new(status, Vec::new(), Cursor::new(bytes), Some(len), None);
-                response.add_header_block(&headers);
-                request.respond(response)
+                let body = Cursor::new(bytes);
+                respond(
+                    request,
+                    Response::new(status, Vec::new(), body, Some(len), None),
+                    &headers,
+                )
             }
             Body::Multipart(m) => {
                 let len = usize::try_from(m.len).unwrap_or(usize::MAX);
-                let mut response = Response::new(status, Vec::new(), m, Some(len), None);
-                response.add_header_block(&headers);
-                request.respond(response)
+                respond(
+                    request,
+                    Response::new(status, Vec::new(), m, Some(len), None),
+                    &headers,
+                )
             }
         }
     }
@@ -443,6 +446,12 @@ impl Site {
         }
         None
     }
+}
+
+/// Sends `response` with the header lines `headers`.
+fn respond<R: Read>(request: Request, mut response: Response<R>, headers: &[u8]) -> io::Result<()> {
+    response.add_header_block(headers);
+    request.respond(response)
 }
 
 /// A short plain-text error response. Never names a path: the body is the status line.
