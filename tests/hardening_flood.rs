@@ -8,6 +8,7 @@
 mod common;
 mod hardening_util;
 
+use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -35,12 +36,15 @@ fn defaults_hold_up_under_1000_idle_and_50_slowloris_connections() {
     let started = Instant::now();
     let mut idle = open_many(&server, 1000, b"");
     let slow = Dribbler::start(&server, 50, Duration::from_secs(1));
-    // The server takes them in: one thread each, up to its cap of 1024.
-    let taken = common::wait_until(Duration::from_secs(10), || threads(&server) >= 1000);
+    // The server takes them in: a descriptor each (and a thread for each slow head), up to
+    // its cap of 1024.
+    let taken = common::wait_until(Duration::from_secs(10), || {
+        server.open_fds() >= base_fds + 1000
+    });
     assert!(
         taken,
-        "the server never held the flood (Threads {})",
-        threads(&server)
+        "the server never held the flood (fds {})",
+        server.open_fds()
     );
     eprintln!(
         "flood held after {:?}: Threads {}, fds {}, VmRSS {} KiB",
@@ -91,9 +95,13 @@ fn defaults_hold_up_under_1000_idle_and_50_slowloris_connections() {
         fds <= base_fds + 2,
         "fds {fds} after the flood (baseline {base_fds})"
     );
-    let t = threads_settle(&server, base_threads + 2, Duration::from_secs(14));
+    let t = threads_settle(
+        &server,
+        base_threads + poller_threads(),
+        Duration::from_secs(14),
+    );
     assert!(
-        t <= base_threads + 2,
+        t <= base_threads + poller_threads(),
         "Threads {t} 14 s after the flood (baseline {base_threads})"
     );
     assert_served(&server, Duration::from_secs(2), "after the flood");
@@ -258,12 +266,15 @@ fn a_burst_of_connects_is_served() {
 
 #[test]
 fn a_burst_of_connects_at_the_cap_does_not_grow_threads_past_it() {
-    // At the cap, every new connection evicts an idle one. The evicted connection's thread is
-    // only woken (its socket shut down); if the accept loop starts a new thread before that one
-    // has finished, each eviction in a burst adds a thread, and the cap no longer caps threads.
+    // At the cap, every new connection evicts an idle one. Idle connections hold no thread,
+    // and evicting one must not start any: threads stay within the cap however many
+    // connections come and go.
     let (_root, server) = cap_server("cap-burst");
+    let base_fds = baseline_fds(&server);
     let mut idle = open_many(&server, 64, b"");
-    common::wait_until(Duration::from_secs(2), || threads(&server) >= 64);
+    common::wait_until(Duration::from_secs(2), || {
+        server.open_fds() >= base_fds + 64
+    });
     let pid = server.pid();
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -327,9 +338,12 @@ fn the_flood_requirement_holds_under_the_usual_soft_fd_limit_of_1024() {
         &["--no-access-log"],
     );
     assert_served(&server, Duration::from_secs(2), "warm-up");
+    let base_fds = baseline_fds(&server);
     let mut idle = open_many(&server, 1000, b"");
     let slow = Dribbler::start(&server, 50, Duration::from_secs(1));
-    common::wait_until(Duration::from_secs(10), || threads(&server) >= 1000);
+    common::wait_until(Duration::from_secs(10), || {
+        server.open_fds() >= (base_fds + 1000).min(1000)
+    });
     thread::sleep(Duration::from_millis(500));
     let mut statuses = Vec::new();
     for _ in 0..5 {
@@ -350,5 +364,35 @@ fn the_flood_requirement_holds_under_the_usual_soft_fd_limit_of_1024() {
              RLIMIT_NOFILE of 1024 (all: {statuses:?})"
         );
         assert!(*took <= Duration::from_secs(3));
+    }
+}
+
+#[test]
+fn idle_keep_alive_connections_hold_no_thread() {
+    // Between requests a connection waits in the epoll set, not on a thread: 500 keep-alive
+    // connections that have each been answered, and now wait, add no thread; each is still
+    // served when it sends its next request.
+    let root = fixture("idle-threads");
+    let server = Server::start(root.path(), &["--no-access-log"]);
+    assert_served(&server, Duration::from_secs(2), "warm-up");
+    let base_threads = threads(&server);
+    let request = request_bytes("GET", b"/small.txt", &[]);
+    let held = open_many(&server, 500, &request);
+    for round in 0..2 {
+        for (i, s) in held.iter().enumerate() {
+            if round > 0 {
+                (&*s).write_all(&request).unwrap();
+            }
+            match outcome(s, Duration::from_secs(5), false) {
+                Outcome::Response(r) => assert_eq!(r.status, 200, "round {round}, {i}"),
+                other => panic!("round {round}, connection {i}: {other:?}"),
+            }
+        }
+        let t = threads(&server);
+        eprintln!("round {round}: 500 idle keep-alive connections, Threads {t}");
+        assert!(
+            t <= base_threads + poller_threads(),
+            "Threads {t} for 500 idle connections (baseline {base_threads})"
+        );
     }
 }

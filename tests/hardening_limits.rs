@@ -151,7 +151,7 @@ fn many_concurrent_head_bombs_keep_rss_under_64_mib() {
     assert!(fds <= base_fds + 2, "fds {fds} (baseline {base_fds})");
     let t = threads(&server);
     assert!(
-        t <= base_threads + 40,
+        t <= base_threads + 40 + poller_threads(),
         "Threads {t} (baseline {base_threads})"
     );
     let rss = rss_kib(&server);

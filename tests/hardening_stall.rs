@@ -37,7 +37,7 @@ fn assert_no_stall(tag: &str, hold: impl FnOnce(&Server) -> Vec<TcpStream>) {
     }
     let t = threads(&server);
     assert!(
-        t <= base_threads + n + 8,
+        t <= base_threads + n + 4 + poller_threads(),
         "{tag}: {t} threads for {n} held connections (baseline {base_threads})"
     );
     let rss = rss_kib(&server);
@@ -52,7 +52,7 @@ fn assert_no_stall(tag: &str, hold: impl FnOnce(&Server) -> Vec<TcpStream>) {
     // Threads of finished connections park for up to 10 s before exiting: bound, don't wait.
     let t = threads(&server);
     assert!(
-        t <= base_threads + n + 4,
+        t <= base_threads + n + poller_threads(),
         "{tag}: {t} threads after closing"
     );
     assert_served(&server, PROMPT, &format!("{tag}: after closing"));

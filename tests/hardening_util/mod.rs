@@ -274,6 +274,12 @@ pub fn threads(server: &Server) -> u64 {
     server.proc_status("Threads")
 }
 
+/// Threads that take ready connections when none is waiting for its client: one per CPU the
+/// server may use (it runs with this process's affinity), started as connections come.
+pub fn poller_threads() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
+}
+
 /// Resident memory of the server process, in KiB.
 pub fn rss_kib(server: &Server) -> u64 {
     server.proc_status("VmRSS")

@@ -1,11 +1,13 @@
-//! One connection, served on one thread: read a head, hand the request over, repeat.
+//! One connection: read a head, hand the request over, write the response, repeat while the
+//! next request is already here; then back to the epoll set ([`crate::util::Pollers`]).
 //!
 //! Upstream 0.12.0 parsed requests on a connection thread and wrote responses on whichever
 //! `recv()` worker took them, with channels between the two for every request. A client that
 //! stopped reading, or announced a body and never sent it, then blocked a shared worker, and
-//! every request paid two thread switches. Here the connection's own thread reads the head,
-//! runs the handler (or waits for the `recv()` worker to answer), and writes the response, so a
-//! slow client stalls only itself and is cut off by the timeouts in [`Settings`].
+//! every request paid two thread switches. Here the thread that takes a ready connection reads
+//! the head, runs the handler (or waits for the `recv()` worker to answer), and writes the
+//! response; a thread that must wait for its client hands its other work over first, so a slow
+//! client stalls only itself and is cut off by the timeouts in [`Settings`].
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -25,9 +27,9 @@ use crate::Request;
 
 /// Where a connection is in its life; read by the registry to pick connections to close.
 pub(crate) mod state {
-    /// Waiting for the first byte of a request.
+    /// Waiting in the epoll set for the first byte of a request, with no thread.
     pub const IDLE: u8 = 0;
-    /// Part of a head has arrived.
+    /// A thread is reading a head.
     pub const READING: u8 = 1;
     /// A request is being handled.
     pub const HANDLING: u8 = 2;
@@ -41,6 +43,8 @@ pub(crate) struct Client {
     pub(crate) remote_addr: Option<SocketAddr>,
     pub(crate) core: Arc<Core>,
     pub(crate) slot: usize,
+    /// Names the connection in the epoll set: its slot and the slot's serial number.
+    pub(crate) token: u64,
     io: Mutex<Io>,
     state: AtomicU8,
     /// When the current state began, in milliseconds since the server started; in READING,
@@ -70,7 +74,9 @@ pub(crate) enum BodyLeft {
 
 /// Why the loop stops reading.
 enum Stop {
-    /// End of stream, an idle timeout, an error, or the registry closed the connection.
+    /// Nothing more to read for now: back to the epoll set.
+    Park,
+    /// End of stream, an error, or the registry closed the connection.
     Quietly,
     /// A head we refuse: answer with its status, then close.
     Reject(HeadError),
@@ -84,13 +90,18 @@ impl Client {
         remote_addr: Option<SocketAddr>,
         core: Arc<Core>,
         slot: usize,
+        token: u64,
     ) -> Client {
         let since = core.millis();
+        // The idle timeout also bounds each wait for a request body.
+        stream.set_read_timeout(timeout(core.settings.idle_timeout));
+        stream.set_write_timeout(timeout(core.settings.write_timeout));
         Client {
             stream,
             remote_addr,
             core,
             slot,
+            token,
             io: Mutex::new(Io::default()),
             state: AtomicU8::new(state::IDLE),
             since: AtomicU64::new(since),
@@ -117,6 +128,15 @@ impl Client {
             .is_ok()
     }
 
+    /// Moves to READING from any state but CLOSED.
+    fn to_reading(&self) -> bool {
+        self.state
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |st| {
+                (st != state::CLOSED).then_some(state::READING)
+            })
+            .is_ok()
+    }
+
     /// Time since the current head's first byte, to the millisecond.
     fn head_elapsed(&self) -> Duration {
         let since = self.since.load(Ordering::Relaxed);
@@ -128,7 +148,8 @@ impl Client {
         self.since.store(self.core.millis(), Ordering::Relaxed);
     }
 
-    /// Called by the registry: closes the connection if it is still in state `from`.
+    /// Called by the registry: closes the connection if it is still in state `from`. Closing
+    /// an IDLE connection makes the caller its owner, who must remove it from the registry.
     pub(crate) fn close_if(&self, from: u8) -> bool {
         let closed = self
             .state
@@ -161,24 +182,29 @@ impl Client {
     }
 }
 
-/// Runs a connection until it closes. `dispatch` answers each request on this thread.
-pub(crate) fn run(client: Arc<Client>) {
-    /// Unregisters the connection however `serve` ends, a panicking handler included.
-    struct Release<'a>(&'a Client);
+/// Serves a connection the epoll set reported readable: its requests, as long as the next
+/// one is already here; then puts it back into the set, or closes it.
+pub(crate) fn serve_ready(client: Arc<Client>) {
+    if !client.enter(state::IDLE, state::READING) {
+        // Closed meanwhile, by whoever removed it from the registry.
+        return;
+    }
+    /// Unregisters the connection however serving ends, a panicking handler included, unless
+    /// it goes back to the epoll set.
+    struct Release<'a>(Option<&'a Arc<Client>>);
     impl Drop for Release<'_> {
         fn drop(&mut self) {
-            self.0.core.registry.remove(self.0.slot);
+            if let Some(client) = self.0 {
+                client.core.registry.remove(client);
+            }
         }
     }
-    let release = Release(&client);
-    let settings = client.settings();
-    let configured = client.stream.configure(
-        timeout(settings.idle_timeout),
-        timeout(settings.write_timeout),
-        client.core.inherited_options,
-    );
-    if configured.is_ok() {
-        serve(&client);
+    let mut release = Release(Some(&client));
+    if serve(&client) {
+        release.0 = None;
+        drop(release);
+        park(client);
+        return;
     }
     drop(release);
     // Dropping the last reference closes the socket; if something else still holds one (a
@@ -188,16 +214,48 @@ pub(crate) fn run(client: Arc<Client>) {
     }
 }
 
-fn serve(client: &Arc<Client>) {
+/// Returns the connection, idle, to the epoll set. From the moment it is IDLE the registry
+/// may close it, and once it is back in the set any poller may take it.
+fn park(client: Arc<Client>) {
+    client.stamp();
+    let parked = client
+        .state
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |st| {
+            (st != state::CLOSED).then_some(state::IDLE)
+        })
+        .is_ok();
+    if !parked {
+        // Closed by the registry while READING: ours to remove.
+        client.core.registry.remove(&client);
+        return;
+    }
+    let watched = !client.core.is_closing() && client.core.pollers.rewatch(&client).is_ok();
+    // Shutting down (`close_waiting` may have run before we were IDLE), or epoll can't take
+    // it: close it, unless the registry just did.
+    if !watched && client.close_if(state::IDLE) {
+        client.core.registry.remove(&client);
+    }
+}
+
+/// Answers requests until the connection has nothing more to read for now (true: park it) or
+/// must close (false).
+fn serve(client: &Arc<Client>) -> bool {
     loop {
         let head = match read_head(client) {
             Ok(head) => head,
-            Err(Stop::Quietly) => return,
-            Err(Stop::Reject(err)) => return reject(client, err.status()),
-            Err(Stop::Timeout) => return reject(client, 408),
+            Err(Stop::Park) => return true,
+            Err(Stop::Quietly) => return false,
+            Err(Stop::Reject(err)) => {
+                reject(client, err.status());
+                return false;
+            }
+            Err(Stop::Timeout) => {
+                reject(client, 408);
+                return false;
+            }
         };
         if !client.enter(state::READING, state::HANDLING) {
-            return;
+            return false;
         }
         {
             let mut io = client.lock_io();
@@ -212,22 +270,20 @@ fn serve(client: &Arc<Client>) {
             .core
             .dispatch(Request::from_client(head, Arc::clone(client)));
         if client_asked_close || client.lock_io().close || client.core.is_closing() {
-            return;
+            return false;
         }
     }
 }
 
-/// Reads and parses the next request head, applying the idle timeout to the wait for its first
-/// byte and the head timeout (and size limit) to the rest.
+/// Reads and parses the next request head. With nothing buffered, reads only what has
+/// arrived (nothing: [`Stop::Park`]); once part of a head is here, waits for the rest up to the
+/// head timeout (and size limit).
 fn read_head(client: &Client) -> Result<Head, Stop> {
     let settings = client.settings();
     let mut io = client.lock_io();
-    // Pipelined bytes may already be here: then we go on READING without waiting idle.
-    if !io.rbuf.data().is_empty() {
-        client.stamp();
-        if !client.enter(state::HANDLING, state::READING) {
-            return Err(Stop::Quietly);
-        }
+    client.stamp();
+    if !client.to_reading() {
+        return Err(Stop::Quietly);
     }
     let mut scanned = 0;
     let mut deadline: Option<Instant> = None;
@@ -259,47 +315,51 @@ fn read_head(client: &Client) -> Result<Head, Stop> {
             break Err(Stop::Reject(HeadError::Bad("not an HTTP/1 request")));
         }
         scanned = data.len().saturating_sub(3);
-        let partial = !data.is_empty();
-        if partial {
-            if let Some(limit) = timeout(settings.head_timeout) {
-                let deadline = *deadline.get_or_insert_with(|| Instant::now() + limit);
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left < Duration::from_millis(1) {
-                    break Err(Stop::Timeout);
-                }
-                if client.stream.set_read_timeout(Some(left)).is_err() {
-                    break Err(Stop::Quietly);
-                }
+        if data.is_empty() {
+            // Between requests: take what has arrived, if anything.
+            match io
+                .rbuf
+                .fill(Arrived(&client.stream), settings.max_head_bytes)
+            {
+                Ok(0) => break Err(Stop::Quietly),
+                Ok(_) => client.stamp(),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Err(Stop::Park),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break Err(Stop::Quietly),
             }
-        } else {
-            // Waiting for a new request: the registry may now close us to make room or to
-            // shut down; `swap` tells whether it already did.
-            client.stamp();
-            let previous = client.state.swap(state::IDLE, Ordering::SeqCst);
-            if previous == state::CLOSED || client.core.is_closing() {
-                break Err(Stop::Quietly);
+            continue;
+        }
+        if let Some(limit) = timeout(settings.head_timeout) {
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + limit);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left < Duration::from_millis(1) {
+                break Err(Stop::Timeout);
             }
+            client.stream.set_read_timeout(Some(left));
         }
         match io.rbuf.fill(&client.stream, settings.max_head_bytes) {
             Ok(0) => break Err(Stop::Quietly),
-            Ok(_) if partial => {}
-            Ok(_) => {
-                client.stamp();
-                if !client.enter(state::IDLE, state::READING) {
-                    break Err(Stop::Quietly);
-                }
-            }
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if is_timeout(&e) && partial => break Err(Stop::Timeout),
+            Err(e) if is_timeout(&e) => break Err(Stop::Timeout),
             Err(_) => break Err(Stop::Quietly),
         }
     };
     if deadline.is_some() {
-        let _ = client
+        client
             .stream
             .set_read_timeout(timeout(settings.idle_timeout));
     }
     result
+}
+
+/// Reads from the connection without waiting.
+struct Arrived<'a>(&'a Connection);
+
+impl Read for Arrived<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.try_read(buf)
+    }
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -340,7 +400,7 @@ fn reject(client: &Client, status: u16) {
 /// 256 KiB, so that closing doesn't answer unread data with a reset.
 pub(crate) fn linger(stream: &Connection) {
     let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    stream.set_read_timeout(Some(Duration::from_millis(500)));
     let mut sink = [0u8; 4096];
     let mut budget = 256 * 1024;
     let started = Instant::now();
@@ -406,10 +466,18 @@ impl Sink for Out<'_> {
             return self.copy_exact(FileAt { file, pos: offset }, len);
         }
         let fd = self.stream.raw_fd();
-        let head = self.buf.take_pending();
-        match crate::sys::send_all_more(fd, head) {
-            Err(e) if e.kind() == io::ErrorKind::Unsupported => (&*self.stream).write_all(head)?,
-            result => result?,
+        let mut head = self.buf.take_pending();
+        while !head.is_empty() {
+            match crate::sys::send_more(fd, head) {
+                Ok(n) => head = &head[n..],
+                Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                    (&*self.stream).write_all(head)?;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.stream.wait_writable()?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
         let (mut pos, end) = (offset, offset + len);
         while pos < end {
@@ -418,6 +486,7 @@ impl Sink for Out<'_> {
                 Ok(0) => return Err(short_body()),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.stream.wait_writable()?,
                 Err(e)
                     if pos == offset
                         && matches!(

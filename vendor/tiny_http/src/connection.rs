@@ -3,8 +3,10 @@
 #[cfg(unix)]
 use std::os::unix::net as unix_net;
 use std::{
+    io::ErrorKind,
     net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs},
     path::PathBuf,
+    sync::atomic::{AtomicU64, Ordering},
     time::Duration,
 };
 
@@ -23,12 +25,12 @@ impl Listener {
         }
     }
 
-    /// Sets on a TCP listener the options accepted sockets inherit from it (Linux); returns
-    /// whether it did, so that connections needn't set them one by one.
-    pub(crate) fn set_inherited_options(&self, write_timeout: Option<Duration>) -> bool {
+    /// Sets TCP_NODELAY on a TCP listener, for accepted sockets to inherit (Linux); returns
+    /// whether it did, so that connections needn't set it one by one.
+    pub(crate) fn set_inherited_options(&self) -> bool {
         use std::os::unix::io::AsRawFd;
         match self {
-            Self::Tcp(l) => crate::sys::set_inherited_options(l.as_raw_fd(), write_timeout).is_ok(),
+            Self::Tcp(l) => crate::sys::set_inherited_nodelay(l.as_raw_fd()).is_ok(),
             #[cfg(unix)]
             Self::Unix(_) => false,
         }
@@ -36,11 +38,12 @@ impl Listener {
 
     pub(crate) fn accept(&self) -> std::io::Result<(Connection, Option<SocketAddr>)> {
         match self {
-            Self::Tcp(l) => l
-                .accept()
-                .map(|(conn, addr)| (Connection::from(conn), Some(addr))),
+            Self::Tcp(l) => {
+                let (conn, addr) = l.accept()?;
+                Ok((Connection::new(conn)?, Some(addr)))
+            }
             #[cfg(unix)]
-            Self::Unix(l) => l.accept().map(|(conn, _)| (Connection::from(conn), None)),
+            Self::Unix(l) => Ok((Connection::new(l.accept()?.0)?, None)),
         }
     }
 }
@@ -56,32 +59,50 @@ impl From<unix_net::UnixListener> for Listener {
     }
 }
 
-/// Unified connection. Either a [`TcpStream`] or [`std::os::unix::net::UnixStream`].
+/// An accepted connection: a non-blocking socket whose reads and writes wait in poll(2), up
+/// to the current read or write timeout.
+///
+/// Non-blocking, so that an idle connection can wait in the server's epoll set rather than
+/// on a thread of its own, and so that a thread finds out before it would wait for a client
+/// (see [`crate::util::will_block`]). Reads and writes go through `&Connection`, so that the
+/// thread serving the connection, the request it is handling and the registry (which shuts
+/// connections down) share one socket. Upstream cloned the socket with `try_clone().unwrap()`
+/// instead: two descriptors per connection, and a panic when descriptors ran out.
 #[derive(Debug)]
-pub(crate) enum Connection {
+pub(crate) struct Connection {
+    socket: Socket,
+    /// Milliseconds, `u64::MAX` for none; atomics because the socket is shared.
+    read_timeout: AtomicU64,
+    write_timeout: AtomicU64,
+}
+
+#[derive(Debug)]
+enum Socket {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(unix_net::UnixStream),
 }
-// Reads and writes go through `&Connection`, so that the connection's thread, the request it
-// is handling and the registry (which shuts connections down) can share one socket. Upstream
-// cloned the socket with `try_clone().unwrap()` instead: two descriptors per connection, and a
-// panic when descriptors ran out.
+
 impl std::io::Read for &Connection {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Connection::Tcp(s) => (&*s).read(buf),
-            #[cfg(unix)]
-            Connection::Unix(s) => (&*s).read(buf),
+        loop {
+            match self.try_read(buf) {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    self.wait(libc::POLLIN, &self.read_timeout)?
+                }
+                result => return result,
+            }
         }
     }
 }
+
 impl std::io::Write for &Connection {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Connection::Tcp(s) => (&*s).write(buf),
-            #[cfg(unix)]
-            Connection::Unix(s) => (&*s).write(buf),
+        loop {
+            match self.try_write(buf) {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => self.wait_writable()?,
+                result => return result,
+            }
         }
     }
 
@@ -89,75 +110,125 @@ impl std::io::Write for &Connection {
         Ok(())
     }
 }
+
 impl Connection {
+    /// Makes the socket non-blocking, with no timeouts yet.
+    pub(crate) fn new(socket: impl Into<Connection>) -> std::io::Result<Connection> {
+        let conn = socket.into();
+        match &conn.socket {
+            Socket::Tcp(s) => s.set_nonblocking(true)?,
+            #[cfg(unix)]
+            Socket::Unix(s) => s.set_nonblocking(true)?,
+        }
+        Ok(conn)
+    }
+
+    /// Reads what has arrived, without waiting: `WouldBlock` if nothing has.
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::Read;
+        match &self.socket {
+            Socket::Tcp(s) => (&*s).read(buf),
+            #[cfg(unix)]
+            Socket::Unix(s) => (&*s).read(buf),
+        }
+    }
+
+    /// Writes what fits in the socket's buffer, without waiting: `WouldBlock` if nothing does.
+    pub(crate) fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+        use std::io::Write;
+        match &self.socket {
+            Socket::Tcp(s) => (&*s).write(buf),
+            #[cfg(unix)]
+            Socket::Unix(s) => (&*s).write(buf),
+        }
+    }
+
+    /// Waits, up to the write timeout, until the socket can take more bytes.
+    pub(crate) fn wait_writable(&self) -> std::io::Result<()> {
+        self.wait(libc::POLLOUT, &self.write_timeout)
+    }
+
+    fn wait(&self, events: libc::c_short, timeout: &AtomicU64) -> std::io::Result<()> {
+        crate::util::will_block();
+        let timeout = match timeout.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            ms => Some(Duration::from_millis(ms)),
+        };
+        loop {
+            match crate::sys::poll_one(self.raw_fd(), events, timeout) {
+                Ok(true) => return Ok(()),
+                Ok(false) => return Err(std::io::Error::new(ErrorKind::TimedOut, "timed out")),
+                // A signal: wait again (a little longer in total, never shorter).
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     pub(crate) fn shutdown(&self, how: Shutdown) -> std::io::Result<()> {
-        match self {
-            Self::Tcp(s) => s.shutdown(how),
+        match &self.socket {
+            Socket::Tcp(s) => s.shutdown(how),
             #[cfg(unix)]
-            Self::Unix(s) => s.shutdown(how),
+            Socket::Unix(s) => s.shutdown(how),
         }
     }
 
-    /// Sets the socket options every connection gets. TCP_NODELAY because a response goes out
-    /// in at most two sends (head with small body, then a sendfile): with Nagle's algorithm the
-    /// second waits for the client's delayed ACK, ~40 ms per keep-alive request.
-    /// `inherited`: the listener already set TCP_NODELAY and the write timeout (see
-    /// [`Listener::set_inherited_options`]).
-    pub(crate) fn configure(
-        &self,
-        read_timeout: Option<Duration>,
-        write_timeout: Option<Duration>,
-        inherited: bool,
-    ) -> std::io::Result<()> {
-        match self {
-            Self::Tcp(s) if inherited => s.set_read_timeout(read_timeout),
-            Self::Tcp(s) => {
-                s.set_nodelay(true)?;
-                s.set_read_timeout(read_timeout)?;
-                s.set_write_timeout(write_timeout)
-            }
-            #[cfg(unix)]
-            Self::Unix(s) => {
-                s.set_read_timeout(read_timeout)?;
-                s.set_write_timeout(write_timeout)
-            }
-        }
+    /// How long a read may wait for the client; `None` for as long as it takes.
+    pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) {
+        self.read_timeout.store(millis(timeout), Ordering::Relaxed);
     }
 
-    pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
-        match self {
-            Self::Tcp(s) => s.set_read_timeout(timeout),
-            #[cfg(unix)]
-            Self::Unix(s) => s.set_read_timeout(timeout),
-        }
-    }
-
-    pub(crate) fn set_nonblocking(&self, on: bool) -> std::io::Result<()> {
-        match self {
-            Self::Tcp(s) => s.set_nonblocking(on),
-            #[cfg(unix)]
-            Self::Unix(s) => s.set_nonblocking(on),
-        }
+    /// How long a write may wait for the client to make room; `None` for as long as it takes.
+    pub(crate) fn set_write_timeout(&self, timeout: Option<Duration>) {
+        self.write_timeout.store(millis(timeout), Ordering::Relaxed);
     }
 
     pub(crate) fn raw_fd(&self) -> std::os::unix::io::RawFd {
         use std::os::unix::io::AsRawFd;
-        match self {
-            Self::Tcp(s) => s.as_raw_fd(),
+        match &self.socket {
+            Socket::Tcp(s) => s.as_raw_fd(),
             #[cfg(unix)]
-            Self::Unix(s) => s.as_raw_fd(),
+            Socket::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
+    /// Sets TCP_NODELAY, unless accepted sockets inherit it from the listener (see
+    /// [`Listener::set_inherited_options`]). A response goes out in at most two sends (head
+    /// with small body, then a sendfile): with Nagle's algorithm the second waits for the
+    /// client's delayed ACK, ~40 ms per keep-alive request.
+    pub(crate) fn set_nodelay(&self) -> std::io::Result<()> {
+        match &self.socket {
+            Socket::Tcp(s) => s.set_nodelay(true),
+            #[cfg(unix)]
+            Socket::Unix(_) => Ok(()),
         }
     }
 }
+
+fn millis(timeout: Option<Duration>) -> u64 {
+    timeout.map_or(u64::MAX, |t| {
+        u64::try_from(t.as_millis()).unwrap_or(u64::MAX - 1)
+    })
+}
+
 impl From<TcpStream> for Connection {
     fn from(s: TcpStream) -> Self {
-        Self::Tcp(s)
+        Connection::from_socket(Socket::Tcp(s))
     }
 }
 #[cfg(unix)]
 impl From<unix_net::UnixStream> for Connection {
     fn from(s: unix_net::UnixStream) -> Self {
-        Self::Unix(s)
+        Connection::from_socket(Socket::Unix(s))
+    }
+}
+impl Connection {
+    fn from_socket(socket: Socket) -> Connection {
+        Connection {
+            socket,
+            read_timeout: AtomicU64::new(u64::MAX),
+            write_timeout: AtomicU64::new(u64::MAX),
+        }
     }
 }
 
@@ -245,20 +316,32 @@ mod tests {
 
     #[cfg(any(target_os = "linux", target_os = "android"))]
     #[test]
-    fn accepted_sockets_inherit_nodelay_and_the_write_timeout() {
+    fn accepted_connections_inherit_nodelay_and_are_non_blocking() {
         let listener = Listener::from(TcpListener::bind("127.0.0.1:0").unwrap());
-        // Whole seconds: the kernel keeps socket timeouts in clock ticks.
-        let timeout = Duration::from_secs(7);
-        assert!(listener.set_inherited_options(Some(timeout)));
+        assert!(listener.set_inherited_options());
         let addr = listener.local_addr().unwrap().to_ip().unwrap();
         let _client = TcpStream::connect(addr).unwrap();
         let (conn, _) = listener.accept().unwrap();
-        let Connection::Tcp(accepted) = conn else {
+        let Socket::Tcp(accepted) = &conn.socket else {
             panic!("not TCP")
         };
         assert!(accepted.nodelay().unwrap());
-        assert_eq!(accepted.write_timeout().unwrap(), Some(timeout));
-        // The read timeout must not be inherited from the listener (it would time out accept).
-        assert_eq!(accepted.read_timeout().unwrap(), None);
+        let mut buf = [0u8; 8];
+        let err = conn.try_read(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn a_read_waits_no_longer_than_the_read_timeout() {
+        use std::io::Read;
+        let listener = Listener::from(TcpListener::bind("127.0.0.1:0").unwrap());
+        let addr = listener.local_addr().unwrap().to_ip().unwrap();
+        let _client = TcpStream::connect(addr).unwrap();
+        let (conn, _) = listener.accept().unwrap();
+        conn.set_read_timeout(Some(Duration::from_millis(50)));
+        let started = std::time::Instant::now();
+        let err = (&conn).read(&mut [0u8; 8]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+        assert!(started.elapsed() >= Duration::from_millis(50));
     }
 }

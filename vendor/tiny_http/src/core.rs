@@ -1,7 +1,7 @@
-//! What the accept thread, the connection threads and the `Server` handle share, and the
-//! accept loop.
+//! What the accept thread, the poller threads and the `Server` handle share, and the accept
+//! loop.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::client::{self, Client};
 use crate::connection::{Connection, Listener};
 use crate::settings::Settings;
-use crate::util::{MessagesQueue, Registry, TaskPool};
+use crate::util::{MessagesQueue, Pollers, Registry};
 use crate::{Message, Request};
 
 /// Who answers requests.
@@ -27,31 +27,39 @@ pub(crate) struct Core {
     pub(crate) settings: Settings,
     pub(crate) registry: Registry,
     pub(crate) messages: Arc<MessagesQueue<Message>>,
+    pub(crate) pollers: Pollers,
     dispatch: Dispatch,
     closing: AtomicBool,
     epoch: Instant,
-    /// Accepted sockets inherit TCP_NODELAY and the write timeout from the listener.
+    /// Accepted sockets inherit TCP_NODELAY from the listener.
     pub(crate) inherited_options: bool,
 }
-
-/// How long a new connection may wait for a thread when every thread allowed is busy.
-const HANDOFF_WAIT: Duration = Duration::from_millis(100);
 
 /// How long the accept loop keeps refusing connections because no thread can be started, with
 /// no thread left to serve any, before it declares the server dead.
 const SPAWN_FAILURE_GRACE: Duration = Duration::from_secs(10);
 
 impl Core {
-    pub(crate) fn new(settings: Settings, dispatch: Dispatch, inherited_options: bool) -> Core {
-        Core {
+    pub(crate) fn new(
+        settings: Settings,
+        dispatch: Dispatch,
+        inherited_options: bool,
+    ) -> io::Result<Core> {
+        let pollers = Pollers::new(
+            settings.thread_stack_size,
+            settings.max_connections,
+            settings.idle_timeout,
+        )?;
+        Ok(Core {
             inherited_options,
             settings,
             registry: Registry::default(),
             messages: MessagesQueue::with_capacity(8),
+            pollers,
             dispatch,
             closing: AtomicBool::new(false),
             epoch: Instant::now(),
-        }
+        })
     }
 
     pub(crate) fn millis(&self) -> u64 {
@@ -73,6 +81,7 @@ impl Core {
                 let (done, answered) = mpsc::channel();
                 self.messages
                     .push(Message::NewRequest(request.with_notify_sender(done)));
+                crate::util::will_block();
                 // Err means the request was dropped unanswered; it sent its 500 already.
                 let _ = answered.recv();
             }
@@ -94,11 +103,6 @@ impl Core {
 /// once, and only errors that mean the listener itself is unusable end the loop, reported
 /// through `Server::recv()` so the program can exit and be restarted.
 pub(crate) fn accept_loop(core: Arc<Core>, listener: Listener) {
-    let pool = TaskPool::new(
-        client::run,
-        core.settings.thread_stack_size,
-        core.settings.max_connections,
-    );
     let mut backoff = Duration::from_millis(5);
     let mut spawn_failing_since: Option<Instant> = None;
     while !core.is_closing() {
@@ -127,29 +131,38 @@ pub(crate) fn accept_loop(core: Arc<Core>, listener: Listener) {
         if core.is_closing() {
             break;
         }
+        if !core.inherited_options && conn.set_nodelay().is_err() {
+            continue;
+        }
         if core.registry.len() >= core.settings.max_connections
             && !core.registry.evict_one(core.millis())
         {
             refuse(&conn, &core.settings);
             continue;
         }
-        let client = core
-            .registry
-            .insert_with(|slot| Arc::new(Client::new(conn, addr, Arc::clone(&core), slot)));
-        // At the cap, the connection closed to make room gives its thread back in a moment:
-        // wait for it rather than start one more.
-        match pool.execute(client, HANDOFF_WAIT) {
-            Ok(()) => spawn_failing_since = None,
-            Err((client, err)) => {
-                log::warn!("cannot start a connection thread: {}", err);
-                core.registry.remove(client.slot);
-                refuse(&client.stream, &core.settings);
-                let since = *spawn_failing_since.get_or_insert_with(Instant::now);
-                if pool.live() == 0 && since.elapsed() > SPAWN_FAILURE_GRACE {
-                    core.fail(err);
-                    break;
-                }
+        if let Err(err) = core.pollers.ensure_runnable(&core) {
+            log::warn!("cannot start a connection thread: {}", err);
+            refuse(&conn, &core.settings);
+            let since = *spawn_failing_since.get_or_insert_with(Instant::now);
+            if core.pollers.threads() == 0 && since.elapsed() > SPAWN_FAILURE_GRACE {
+                core.fail(err);
+                break;
             }
+            continue;
+        }
+        spawn_failing_since = None;
+        let client = core.registry.insert_with(|slot, token| {
+            Arc::new(Client::new(conn, addr, Arc::clone(&core), slot, token))
+        });
+        let watched = core.pollers.watch(&client);
+        if let Err(err) = &watched {
+            log::warn!("epoll: {}", err);
+        }
+        // Closing began after the check above: `close_waiting` may have run before this
+        // connection was registered, and the pollers are leaving, so close it here.
+        if (watched.is_err() || core.is_closing()) && client.close_if(client::state::IDLE) {
+            core.registry.remove(&client);
+            refuse(&client.stream, &core.settings);
         }
     }
 }
@@ -157,15 +170,12 @@ pub(crate) fn accept_loop(core: Arc<Core>, listener: Listener) {
 /// Answers a connection we have no room for with `503` and closes it, without ever blocking
 /// the accept loop: the socket is non-blocking and its buffer is empty, so the few bytes fit.
 fn refuse(conn: &Connection, settings: &Settings) {
-    if conn.set_nonblocking(true).is_err() {
-        return;
-    }
     let mut sink = [0u8; 4096];
     // Read what the client already sent: closing with unread data would reset the connection
     // and could destroy the 503 before the client reads it.
-    let _ = (&*conn).read(&mut sink);
+    let _ = conn.try_read(&mut sink);
     let (response, _) = crate::response::error_response(503, &settings.error_headers);
-    let _ = (&*conn).write(&response);
+    let _ = conn.try_write(&response);
     let _ = conn.shutdown(Shutdown::Write);
-    let _ = (&*conn).read(&mut sink);
+    let _ = conn.try_read(&mut sink);
 }

@@ -249,8 +249,8 @@ impl Server {
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let local_addr = listener.local_addr()?;
         log::debug!("Server listening on {}", local_addr);
-        let inherited = listener.set_inherited_options(settings::timeout(settings.write_timeout));
-        let core = Arc::new(Core::new(settings, dispatch, inherited));
+        let inherited = listener.set_inherited_options();
+        let core = Arc::new(Core::new(settings, dispatch, inherited)?);
         let accept_core = Arc::clone(&core);
         thread::Builder::new()
             .name("accept".into())
@@ -325,6 +325,7 @@ impl Server {
 
     fn stop_accepting(&self) {
         self.core.start_closing();
+        self.core.pollers.stop();
         self.core.registry.close_waiting();
         // Wake the accept thread so it sees the flag and drops the listener.
         if let ListenAddr::IP(addr) = &self.listening_addr {

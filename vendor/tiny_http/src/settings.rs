@@ -31,9 +31,10 @@ pub type RejectHook = Arc<dyn Fn(&Rejected<'_>) + Send + Sync>;
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Settings {
-    /// Most connections open at once. Each connection has its own thread, so this caps threads
-    /// too. At the cap, the connection idle the longest is closed to make room; when none is
-    /// idle, a new connection gets `503` and is closed.
+    /// Most connections open at once. Threads are at most this many plus one per CPU: one per
+    /// connection waiting for its client mid-request, and one per CPU taking the connections
+    /// whose next request has arrived. At the cap, the connection idle the longest is closed
+    /// to make room; when none is idle, a new connection gets `503` and is closed.
     pub max_connections: usize,
     /// How long a connection may wait for the first byte of its next request.
     pub idle_timeout: Duration,
@@ -46,7 +47,7 @@ pub struct Settings {
     pub max_head_bytes: usize,
     /// Most header fields accepted in one request; more get `431`.
     pub max_headers: usize,
-    /// Stack size of the connection threads.
+    /// Stack size of the threads that serve connections.
     pub thread_stack_size: usize,
     /// Headers added to the responses the server writes on its own: protocol errors and the
     /// `503` past the connection cap.

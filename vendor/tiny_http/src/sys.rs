@@ -1,4 +1,5 @@
-//! The one system call std doesn't wrap for us. The only `unsafe` in this crate.
+//! The system calls std doesn't wrap for us: sendfile, MSG_MORE, socket options, poll and
+//! epoll. The only `unsafe` in this crate.
 #![allow(unsafe_code)]
 
 use std::fs::File;
@@ -41,74 +42,47 @@ pub(crate) fn sendfile(_: RawFd, _: &File, _: &mut u64, _: usize) -> io::Result<
     Err(io::Error::new(io::ErrorKind::Unsupported, "sendfile"))
 }
 
-/// Sends all of `buf` on the socket `out` with MSG_MORE: the kernel holds the bytes back to
-/// go out with what the next call sends (a sendfile body), as TCP_CORK would, so a response
-/// head doesn't take a segment, and a wake-up of the client, of its own.
+/// Sends what it can of `buf` on the socket `out` with MSG_MORE: the kernel holds the bytes
+/// back to go out with what the next call sends (a sendfile body), as TCP_CORK would, so a
+/// response head doesn't take a segment, and a wake-up of the client, of its own.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) fn send_all_more(out: RawFd, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        // SAFETY: `buf` is a valid readable slice for the duration of the call and `out` an
-        // open socket owned by the caller's connection.
-        let sent = unsafe {
-            libc::send(
-                out,
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_MORE | libc::MSG_NOSIGNAL,
-            )
-        };
-        if sent < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
-        }
-        buf = &buf[sent as usize..];
+pub(crate) fn send_more(out: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is a valid readable slice for the duration of the call and `out` an open
+    // socket owned by the caller's connection.
+    let sent = unsafe {
+        libc::send(
+            out,
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_MORE | libc::MSG_NOSIGNAL,
+        )
+    };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
     }
-    Ok(())
+    Ok(sent as usize)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn send_all_more(_: RawFd, _: &[u8]) -> io::Result<()> {
+pub(crate) fn send_more(_: RawFd, _: &[u8]) -> io::Result<usize> {
     Err(io::Error::new(io::ErrorKind::Unsupported, "MSG_MORE"))
 }
 
-/// Sets TCP_NODELAY and the send timeout on a listening socket. Linux copies both to every
-/// socket `accept()` returns, which saves two system calls per connection. (Not the receive
-/// timeout: `accept()` itself would obey it.)
+/// Sets TCP_NODELAY on a listening socket. Linux copies it to every socket `accept()`
+/// returns, which saves a system call per connection.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) fn set_inherited_options(
-    listener: RawFd,
-    write_timeout: Option<Duration>,
-) -> io::Result<()> {
+pub(crate) fn set_inherited_nodelay(listener: RawFd) -> io::Result<()> {
     let on: libc::c_int = 1;
-    let timeout = write_timeout.unwrap_or(Duration::ZERO);
-    let tv = libc::timeval {
-        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_usec: libc::suseconds_t::from(timeout.subsec_micros() as i32),
-    };
-    // SAFETY: `listener` is an open socket for the duration of the calls, and each option
-    // value is a live, correctly sized local passed with its size.
+    // SAFETY: `listener` is an open socket for the duration of the call, and the option value
+    // is a live, correctly sized local passed with its size.
     let rc = unsafe {
-        let nodelay = libc::setsockopt(
+        libc::setsockopt(
             listener,
             libc::IPPROTO_TCP,
             libc::TCP_NODELAY,
             (&on as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-        if nodelay != 0 {
-            nodelay
-        } else {
-            libc::setsockopt(
-                listener,
-                libc::SOL_SOCKET,
-                libc::SO_SNDTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        }
+        )
     };
     if rc != 0 {
         return Err(io::Error::last_os_error());
@@ -117,10 +91,10 @@ pub(crate) fn set_inherited_options(
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn set_inherited_options(_: RawFd, _: Option<Duration>) -> io::Result<()> {
+pub(crate) fn set_inherited_nodelay(_: RawFd) -> io::Result<()> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
-        "inherited socket options",
+        "inherited TCP_NODELAY",
     ))
 }
 
@@ -138,4 +112,127 @@ pub(crate) fn is_fatal_accept_error(err: &io::Error) -> bool {
         err.raw_os_error(),
         Some(libc::EBADF | libc::EINVAL | libc::ENOTSOCK | libc::EOPNOTSUPP | libc::EFAULT)
     )
+}
+
+/// Waits up to `timeout` (`None`: forever) for `fd` to be ready for `events` (`libc::POLLIN`,
+/// `libc::POLLOUT`). Returns false if the time ran out. Errors and hang-ups count as ready:
+/// the read or write that follows reports them.
+pub(crate) fn poll_one(
+    fd: RawFd,
+    events: libc::c_short,
+    timeout: Option<Duration>,
+) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is a valid, exclusive pollfd array of length 1 for the duration of the
+    // call; `fd` is owned by the caller's connection.
+    let n = unsafe { libc::poll(&mut pfd, 1, millis(timeout)) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n > 0)
+}
+
+/// A timeout in whole milliseconds for poll(2) and epoll_wait(2), rounded up so that a wait
+/// never ends early; -1 is forever.
+fn millis(timeout: Option<Duration>) -> libc::c_int {
+    match timeout {
+        None => -1,
+        Some(t) => {
+            let ms = t.as_millis() + u128::from(t.subsec_nanos() % 1_000_000 != 0);
+            libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+        }
+    }
+}
+
+/// An epoll(7) instance for idle connections, with an eventfd in it that wakes every waiter
+/// for good once set (to shut down).
+pub(crate) struct Epoll {
+    epfd: RawFd,
+    wake: RawFd,
+}
+
+/// The token the wake-up eventfd is registered under; connection tokens never take it.
+pub(crate) const WAKE_TOKEN: u64 = u64::MAX;
+
+impl Epoll {
+    pub(crate) fn new() -> io::Result<Epoll> {
+        // SAFETY: plain system calls with constant arguments; each descriptor returned is
+        // owned by the `Epoll` (closed in `Drop`) or closed here on failure.
+        unsafe {
+            let epfd = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+            if epfd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let wake = libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK);
+            if wake < 0 {
+                let err = io::Error::last_os_error();
+                libc::close(epfd);
+                return Err(err);
+            }
+            let epoll = Epoll { epfd, wake };
+            // Level-triggered and never read: once set, every epoll_wait returns at once.
+            epoll.ctl(libc::EPOLL_CTL_ADD, wake, libc::EPOLLIN as u32, WAKE_TOKEN)?;
+            Ok(epoll)
+        }
+    }
+
+    fn ctl(&self, op: libc::c_int, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
+        let mut event = libc::epoll_event { events, u64: token };
+        // SAFETY: `event` is a valid epoll_event for the duration of the call; `self.epfd` is
+        // open while `self` lives, `fd` is open for the duration of the call (the caller's).
+        if unsafe { libc::epoll_ctl(self.epfd, op, fd, &mut event) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// One-shot interest in `fd` becoming readable (or closed by the peer): one event, to one
+    /// waiter, then nothing until [`Epoll::rearm`]. `add` registers, `rearm` re-enables.
+    pub(crate) fn add(&self, fd: RawFd, token: u64) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, ONESHOT_READ, token)
+    }
+
+    pub(crate) fn rearm(&self, fd: RawFd, token: u64) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd, ONESHOT_READ, token)
+    }
+
+    /// Takes one ready event, waiting up to `timeout` (`None`: forever). Returns its token,
+    /// or `None` if the time ran out or a signal interrupted the wait.
+    pub(crate) fn wait(&self, timeout: Option<Duration>) -> io::Result<Option<u64>> {
+        let mut event = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: `event` is a valid, exclusive buffer for one epoll_event; `self.epfd` is
+        // open while `self` lives.
+        let n = unsafe { libc::epoll_wait(self.epfd, &mut event, 1, millis(timeout)) };
+        match n {
+            1 => Ok(Some(event.u64)),
+            0 => Ok(None),
+            _ => match io::Error::last_os_error() {
+                e if e.kind() == io::ErrorKind::Interrupted => Ok(None),
+                e => Err(e),
+            },
+        }
+    }
+
+    /// Makes every present and future `wait` return [`WAKE_TOKEN`] at once.
+    pub(crate) fn wake_all(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes the 8 bytes of a live local to the eventfd owned by `self`.
+        unsafe { libc::write(self.wake, (&one as *const u64).cast(), 8) };
+    }
+}
+
+const ONESHOT_READ: u32 = (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLONESHOT) as u32;
+
+impl Drop for Epoll {
+    fn drop(&mut self) {
+        // SAFETY: both descriptors are owned by `self` and closed exactly once, here.
+        unsafe {
+            libc::close(self.wake);
+            libc::close(self.epfd);
+        }
+    }
 }
