@@ -102,7 +102,7 @@ const OPTIONS: &[Opt] = &[
     Opt { flag: "    --symlinks", env: "HTTP_FILESERVER_SYMLINKS", value: "inside|any|deny", help: "Follow symlinks whose target is inside ROOT, any symlink, or none [default: inside]" },
     Opt { flag: "    --header", env: "HTTP_FILESERVER_HEADERS", value: "'NAME: VALUE'", help: "Add a header to every response; repeatable (the variable takes one per line)" },
     Opt { flag: "    --no-access-log", env: "HTTP_FILESERVER_NO_ACCESS_LOG", value: "", help: "Don't log requests to stdout" },
-    Opt { flag: "    --max-connections", env: "HTTP_FILESERVER_MAX_CONNECTIONS", value: "N", help: "Most open connections, one thread each; past it idle ones are closed or new ones get 503 [default: 1024]" },
+    Opt { flag: "    --max-connections", env: "HTTP_FILESERVER_MAX_CONNECTIONS", value: "N", help: "Most open connections; past it idle ones are closed or new ones get 503 [default: 1024]" },
     Opt { flag: "    --idle-timeout", env: "HTTP_FILESERVER_IDLE_TIMEOUT", value: "DUR", help: "Close keep-alive connections idle this long [default: 15s]" },
     Opt { flag: "    --head-timeout", env: "HTTP_FILESERVER_HEAD_TIMEOUT", value: "DUR", help: "Answer 408 to clients that take longer to send a request head [default: 10s]" },
     Opt { flag: "    --write-timeout", env: "HTTP_FILESERVER_WRITE_TIMEOUT", value: "DUR", help: "Drop clients that accept no response bytes for this long [default: 30s]" },
