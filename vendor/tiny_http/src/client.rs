@@ -269,8 +269,14 @@ fn serve(client: &Arc<Client>) -> bool {
         client
             .core
             .dispatch(Request::from_client(head, Arc::clone(client)));
-        if client_asked_close || client.lock_io().close || client.core.is_closing() {
+        let io = client.lock_io();
+        if client_asked_close || io.close || client.core.is_closing() {
             return false;
+        }
+        // The client has hardly had time to send its next request: don't try to read it (the
+        // read would fail with EAGAIN), wait for it in the epoll set.
+        if io.rbuf.data().is_empty() {
+            return true;
         }
     }
 }
