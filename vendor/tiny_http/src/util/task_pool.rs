@@ -61,6 +61,9 @@ impl<T: Send + 'static> TaskPool<T> {
                 return Ok(());
             }
             if self.live() < self.max_threads {
+                // Counted before the lock is let go, so that callers racing here can't start
+                // more threads than the limit between them.
+                self.live.fetch_add(1, Ordering::SeqCst);
                 break;
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -80,7 +83,6 @@ impl<T: Send + 'static> TaskPool<T> {
         let slot = Arc::new(Mutex::new(Some(job)));
         let pool = Arc::clone(self);
         let theirs = Arc::clone(&slot);
-        self.live.fetch_add(1, Ordering::SeqCst);
         let spawned = thread::Builder::new()
             .name("connection".into())
             .stack_size(self.stack_size)
