@@ -185,6 +185,9 @@ impl Client {
 /// Serves a connection the epoll set reported readable: its requests, as long as the next
 /// one is already here; then puts it back into the set, or closes it.
 pub(crate) fn serve_ready(client: Arc<Client>) {
+    // Stamped first: in READING with the time it went idle, the connection would look like a
+    // head arriving for ages, and be the first to go when the cap needs room.
+    client.stamp();
     if !client.enter(state::IDLE, state::READING) {
         // Closed meanwhile, by whoever removed it from the registry.
         return;
