@@ -31,12 +31,14 @@ pub type RejectHook = Arc<dyn Fn(&Rejected<'_>) + Send + Sync>;
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Settings {
-    /// Most connections open at once. Threads are at most this many plus one per CPU: one per
-    /// connection waiting for its client mid-request, and one per CPU taking the connections
-    /// whose next request has arrived. At the cap, the connection idle the longest is closed
-    /// to make room; when none is idle, a new connection gets `503` and is closed.
+    /// Most connections open at once. The threads that serve them are at most this many plus
+    /// one per CPU: one per connection waiting for its client mid-request, and one per CPU
+    /// taking the connections whose next request has arrived (plus the accept thread). At
+    /// the cap, the connection idle the longest is closed to make room; when none is idle, a
+    /// new connection gets `503` and is closed.
     pub max_connections: usize,
-    /// How long a connection may wait for the first byte of its next request.
+    /// How long a connection may wait for the first byte of its next request (checked a
+    /// tenth of it apart, between 50 ms and 1 s, so the close may come that much later).
     pub idle_timeout: Duration,
     /// How long a client may take to send the rest of a request head once its first byte came.
     pub head_timeout: Duration,

@@ -54,8 +54,9 @@ pub(crate) fn will_block() {
         let pollers = &core.pollers;
         let left = pollers.runnable.fetch_sub(1, Ordering::SeqCst) - 1;
         if left < pollers.target {
-            // If no thread can be had, the connections that become ready wait until a
-            // thread comes back, and the accept loop refuses new ones while none is runnable.
+            // If no thread can be had (the process is at its thread limit), the connections
+            // that become ready wait until a thread comes back, and the accept loop refuses
+            // new ones while none is runnable.
             let _ = pollers.promote(&core);
         }
     }
@@ -68,8 +69,8 @@ impl Pollers {
         idle_timeout: Duration,
     ) -> io::Result<Pollers> {
         let target = std::thread::available_parallelism().map_or(1, |n| n.get());
-        // A tenth of the idle timeout past it at most, but no more often than 20 times a
-        // second and at least once a second.
+        // Checked every tenth of the idle timeout, but at most 20 times a second and at
+        // least once: an idle connection is closed up to that much after its time.
         let sweep_every = timeout(idle_timeout)
             .map(|t| (t / 10).clamp(Duration::from_millis(50), Duration::from_secs(1)));
         Ok(Pollers {
@@ -185,8 +186,8 @@ fn run(core: Arc<Core>) {
         };
         if let Some(client) = core.registry.get(token) {
             SERVING.with(|serving| *serving.borrow_mut() = Some(Arc::clone(&core)));
-            // A panicking handler loses its connection (unregistered on the way out), not the
-            // thread: a dead poller would still count as runnable.
+            // Where panics unwind, a panicking handler loses its connection (unregistered on
+            // the way out), not the thread: a dead poller would still count as runnable.
             let served = panic::catch_unwind(AssertUnwindSafe(|| client::serve_ready(client)));
             if served.is_err() {
                 log::error!("a request handler panicked; its connection was closed");
