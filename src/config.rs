@@ -43,6 +43,8 @@ pub struct Config {
     pub headers: Vec<(String, String)>,
     pub access_log: bool,
     pub max_connections: usize,
+    /// Threads that serve connections whose request has arrived; `None`: one per CPU.
+    pub threads: Option<usize>,
     pub idle_timeout: Duration,
     pub head_timeout: Duration,
     pub write_timeout: Duration,
@@ -61,6 +63,7 @@ impl Default for Config {
             headers: Vec::new(),
             access_log: true,
             max_connections: 1024,
+            threads: None,
             idle_timeout: Duration::from_secs(15),
             head_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
@@ -103,6 +106,7 @@ const OPTIONS: &[Opt] = &[
     Opt { flag: "    --header", env: "HTTP_FILESERVER_HEADERS", value: "'NAME: VALUE'", help: "Add a header to every response; repeatable (the variable takes one per line)" },
     Opt { flag: "    --no-access-log", env: "HTTP_FILESERVER_NO_ACCESS_LOG", value: "", help: "Don't log requests to stdout" },
     Opt { flag: "    --max-connections", env: "HTTP_FILESERVER_MAX_CONNECTIONS", value: "N", help: "Most open connections; past it idle ones are closed or new ones get 503 [default: 1024]" },
+    Opt { flag: "    --threads", env: "HTTP_FILESERVER_THREADS", value: "N", help: "Threads that serve requests as they arrive (more start while some wait on slow clients) [default: one per CPU]" },
     Opt { flag: "    --idle-timeout", env: "HTTP_FILESERVER_IDLE_TIMEOUT", value: "DUR", help: "Close keep-alive connections idle this long [default: 15s]" },
     Opt { flag: "    --head-timeout", env: "HTTP_FILESERVER_HEAD_TIMEOUT", value: "DUR", help: "Answer 408 to clients that take longer to send a request head [default: 10s]" },
     Opt { flag: "    --write-timeout", env: "HTTP_FILESERVER_WRITE_TIMEOUT", value: "DUR", help: "Drop clients that accept no response bytes for this long [default: 30s]" },
@@ -196,6 +200,9 @@ where
                     "--max-connections",
                 )?
             }
+            Long("threads") => {
+                config.threads = Some(count(&text(parser.value()?, "--threads")?, "--threads")?)
+            }
             Long("idle-timeout") => {
                 config.idle_timeout =
                     duration(&text(parser.value()?, "--idle-timeout")?, "--idle-timeout")?
@@ -282,6 +289,9 @@ fn apply_env(
     }
     if let Some(v) = var("HTTP_FILESERVER_MAX_CONNECTIONS")? {
         config.max_connections = count(&v, "HTTP_FILESERVER_MAX_CONNECTIONS")?;
+    }
+    if let Some(v) = var("HTTP_FILESERVER_THREADS")? {
+        config.threads = Some(count(&v, "HTTP_FILESERVER_THREADS")?);
     }
     for (name, field) in [
         ("HTTP_FILESERVER_IDLE_TIMEOUT", &mut config.idle_timeout),
@@ -489,6 +499,8 @@ mod tests {
                 "--no-access-log",
                 "--max-connections",
                 "9",
+                "--threads",
+                "3",
                 "--idle-timeout",
                 "500ms",
                 "--head-timeout",
@@ -511,6 +523,7 @@ mod tests {
             ]
         );
         assert_eq!(c.max_connections, 9);
+        assert_eq!(c.threads, Some(3));
         assert_eq!(c.idle_timeout, Duration::from_millis(500));
         assert_eq!(c.head_timeout, Duration::from_secs(2));
         assert_eq!(c.write_timeout, Duration::from_secs(60));
@@ -562,6 +575,7 @@ mod tests {
             (&["--header", "Content-Length: 5"], &[], "set by the server"),
             (&["--header", "X-A: a\u{7}"], &[], "printable"),
             (&["--max-connections", "0"], &[], "above 0"),
+            (&["--threads", "0"], &[], "above 0"),
             (&["--idle-timeout", "5h"], &[], "duration"),
             (&["--frobnicate"], &[], "frobnicate"),
             (&["a", "b"], &[], "only one ROOT"),

@@ -67,6 +67,7 @@ pub fn run(config: &Config, on_ready: impl FnOnce(SocketAddr, &Path)) -> Result<
 
     let mut settings = Settings::default();
     settings.max_connections = config.max_connections;
+    settings.threads = config.threads.unwrap_or(0);
     raise_open_file_limit(config.max_connections);
     settings.idle_timeout = config.idle_timeout;
     settings.head_timeout = config.head_timeout;

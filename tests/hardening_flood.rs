@@ -396,3 +396,39 @@ fn idle_keep_alive_connections_hold_no_thread() {
         );
     }
 }
+
+/// Opens 20 keep-alive connections, each answered once, and returns how many threads the
+/// server gained since it started (none of the connections waits for its client, so the
+/// count is the threads that serve ready connections).
+fn serving_threads(server: &Server) -> u64 {
+    // The signal and watch threads start just after the server says it is ready.
+    thread::sleep(Duration::from_millis(300));
+    let before = threads(server);
+    let request = request_bytes("GET", b"/small.txt", &[]);
+    let held = open_many(server, 20, &request);
+    for (i, s) in held.iter().enumerate() {
+        assert_eq!(
+            outcome(s, Duration::from_secs(5), false).status(),
+            Some(200),
+            "connection {i}"
+        );
+    }
+    threads(server) - before
+}
+
+#[test]
+fn threads_sets_how_many_threads_serve_ready_connections() {
+    let root = fixture("threads");
+    for n in [1u64, 3] {
+        let server = Server::start(root.path(), &["--threads", &n.to_string()]);
+        assert_eq!(serving_threads(&server), n, "--threads {n}");
+        let server = Server::start_with(
+            root.path(),
+            &[],
+            &[("HTTP_FILESERVER_THREADS", &n.to_string())],
+        );
+        assert_eq!(serving_threads(&server), n, "HTTP_FILESERVER_THREADS={n}");
+    }
+    let server = Server::start(root.path(), &[]);
+    assert_eq!(serving_threads(&server), poller_threads(), "default");
+}

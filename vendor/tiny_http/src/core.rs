@@ -45,11 +45,7 @@ impl Core {
         dispatch: Dispatch,
         inherited_options: bool,
     ) -> io::Result<Core> {
-        let pollers = Pollers::new(
-            settings.thread_stack_size,
-            settings.max_connections,
-            settings.idle_timeout,
-        )?;
+        let pollers = Pollers::new(&settings)?;
         Ok(Core {
             inherited_options,
             settings,

@@ -37,6 +37,10 @@ pub struct Settings {
     /// the cap, the connection idle the longest is closed to make room; when none is idle, a
     /// new connection gets `503` and is closed.
     pub max_connections: usize,
+    /// Threads that take the connections whose next request has arrived (more are started
+    /// while some wait for their client mid-request); 0 for one per CPU the process may run
+    /// on. At most `max_connections`.
+    pub threads: usize,
     /// How long a connection may wait for the first byte of its next request (checked a
     /// tenth of it apart, between 50 ms and 1 s, so the close may come that much later).
     pub idle_timeout: Duration,
@@ -63,6 +67,7 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("max_connections", &self.max_connections)
+            .field("threads", &self.threads)
             .field("idle_timeout", &self.idle_timeout)
             .field("head_timeout", &self.head_timeout)
             .field("write_timeout", &self.write_timeout)
@@ -79,6 +84,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             max_connections: 1024,
+            threads: 0,
             idle_timeout: Duration::from_secs(15),
             head_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),

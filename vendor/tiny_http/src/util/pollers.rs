@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::client::{self, Client};
 use crate::core::Core;
-use crate::settings::timeout;
+use crate::settings::{timeout, Settings};
 use crate::sys::{Epoll, WAKE_TOKEN};
 use crate::util::TaskPool;
 
@@ -33,7 +33,8 @@ pub(crate) struct Pollers {
     pool: Arc<TaskPool<Arc<Core>>>,
     /// Threads taking ready connections, or serving one without having waited for its client.
     runnable: AtomicUsize,
-    /// How many runnable threads we want: the CPUs this process may run on.
+    /// How many runnable threads we want: `Settings::threads`, by default the CPUs this
+    /// process may run on.
     target: usize,
     /// Idle connections are checked for the idle timeout this often; `None` if there is none.
     sweep_every: Option<Duration>,
@@ -63,19 +64,20 @@ pub(crate) fn will_block() {
 }
 
 impl Pollers {
-    pub(crate) fn new(
-        stack_size: usize,
-        max_connections: usize,
-        idle_timeout: Duration,
-    ) -> io::Result<Pollers> {
-        let target = std::thread::available_parallelism().map_or(1, |n| n.get());
+    pub(crate) fn new(settings: &Settings) -> io::Result<Pollers> {
+        let max_connections = settings.max_connections.max(1);
+        let target = match settings.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .min(max_connections);
         // Checked every tenth of the idle timeout, but at most 20 times a second and at
         // least once: an idle connection is closed up to that much after its time.
-        let sweep_every = timeout(idle_timeout)
+        let sweep_every = timeout(settings.idle_timeout)
             .map(|t| (t / 10).clamp(Duration::from_millis(50), Duration::from_secs(1)));
         Ok(Pollers {
             epoll: Epoll::new()?,
-            pool: TaskPool::new(run, stack_size, max_connections + target),
+            pool: TaskPool::new(run, settings.thread_stack_size, max_connections + target),
             runnable: AtomicUsize::new(0),
             target,
             sweep_every,
