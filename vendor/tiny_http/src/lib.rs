@@ -384,3 +384,59 @@ pub mod __fuzz {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    /// Reads one response with a Content-Length body; returns its body.
+    fn read_body(reader: &mut impl BufRead) -> String {
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        String::from_utf8(body).unwrap()
+    }
+
+    #[test]
+    fn recv_answers_keep_alive_requests_across_idle_periods() {
+        // The upstream API: requests come out of recv() on another thread. A connection
+        // that waits in the epoll set between requests must come back to recv() each time.
+        let server = Arc::new(Server::http("127.0.0.1:0").unwrap());
+        let addr = server.server_addr().to_ip().unwrap();
+        let answering = Arc::clone(&server);
+        let answerer = thread::spawn(move || {
+            for _ in 0..3 {
+                let request = answering.recv().unwrap();
+                let body = format!("you asked for {}", request.url());
+                request.respond(Response::from_string(body)).unwrap();
+            }
+        });
+        let stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut reader = BufReader::new(&stream);
+        for path in ["/a", "/b", "/c"] {
+            (&stream)
+                .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+                .unwrap();
+            assert_eq!(read_body(&mut reader), format!("you asked for {path}"));
+            thread::sleep(Duration::from_millis(50));
+        }
+        answerer.join().unwrap();
+        // Shutting down closes the idle connection at once.
+        assert!(server.shutdown(Duration::from_secs(2)));
+        assert_eq!(reader.read(&mut [0u8; 16]).unwrap(), 0);
+    }
+}
