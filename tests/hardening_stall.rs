@@ -22,8 +22,15 @@ const PROMPT: Duration = Duration::from_secs(1);
 /// Starts a server with default limits, holds the connections `hold` opens, and checks that
 /// fresh clients are served promptly meanwhile and that resources come back afterwards.
 fn assert_no_stall(tag: &str, hold: impl FnOnce(&Server) -> Vec<TcpStream>) {
+    assert_no_stall_with(tag, &[], hold)
+}
+
+/// [`assert_no_stall`] with extra server arguments.
+fn assert_no_stall_with(tag: &str, args: &[&str], hold: impl FnOnce(&Server) -> Vec<TcpStream>) {
     let root = fixture(tag);
-    let server = Server::start(root.path(), &["--no-access-log"]);
+    let mut all_args = vec!["--no-access-log"];
+    all_args.extend_from_slice(args);
+    let server = Server::start(root.path(), &all_args);
     assert_served(&server, Duration::from_secs(2), "warm-up");
     let base_fds = baseline_fds(&server);
     let base_threads = threads(&server);
@@ -115,6 +122,19 @@ fn non_reading_pipeliners_cannot_stall_other_clients() {
 #[test]
 fn all_four_kinds_at_once_cannot_stall_other_clients() {
     assert_no_stall("all-kinds", |server| {
+        let mut held = slow_readers(server);
+        held.extend(unsent_bodies(server));
+        held.extend(expect_continue(server));
+        held.extend(pipeliners(server));
+        held
+    });
+}
+
+#[test]
+fn with_one_serving_thread_the_four_kinds_still_cannot_stall_other_clients() {
+    // Every held connection takes the one thread that serves ready connections in turn; it
+    // must hand that job to another thread before it waits for the client.
+    assert_no_stall_with("one-thread", &["--threads", "1"], |server| {
         let mut held = slow_readers(server);
         held.extend(unsent_bodies(server));
         held.extend(expect_continue(server));
