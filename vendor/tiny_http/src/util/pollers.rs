@@ -1,19 +1,19 @@
 //! Connections wait for their next request in an epoll set, not on threads of their own; a
 //! few threads take the connections that become readable and serve them.
 //!
-//! Until this change a connection had its own thread, asleep in `read()` between requests, so
-//! every request cost a switch to that thread: one context switch per request, measured, and
-//! at 256 keep-alive connections on one core the CPU time per request grew by a quarter over
-//! 64 connections. Now a connection between requests is registered one-shot in epoll, and as
-//! many threads as the process may use CPUs ("runnable" threads) each take one ready
-//! connection at a time and serve it until it has nothing more to read; under load a thread
-//! goes from one connection to the next without sleeping.
+//! With a thread per connection asleep in `read()` between requests (upstream's design), every
+//! request costs a switch to that thread: measured, one context switch per request, and at 256
+//! keep-alive connections on one core a quarter more CPU time per request than at 64. Here a
+//! connection between requests is registered one-shot in epoll, and `Settings::threads`
+//! threads (by default one per CPU: the "runnable" threads) each take one ready connection at
+//! a time and serve it until it has nothing more to read; under load a thread goes from one
+//! connection to the next without sleeping.
 //!
 //! A thread about to wait for its client in the middle of a request (the rest of a head, a
 //! body, room in the socket for a response) calls [`will_block`] first, which counts it out of
 //! the runnable threads and starts or wakes another. So a slow client still ties up only the
 //! thread serving it, and threads are only as many as the connections that are waiting for
-//! their client mid-request, plus one per CPU.
+//! their client mid-request, plus the runnable ones.
 
 use std::cell::RefCell;
 use std::io;
