@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -45,6 +45,8 @@ pub(crate) struct Client {
     pub(crate) slot: usize,
     /// Names the connection in the epoll set: its slot and the slot's serial number.
     pub(crate) token: u64,
+    /// Whether the connection has been added to the epoll set (then it is re-armed).
+    pub(crate) watched: AtomicBool,
     io: Mutex<Io>,
     state: AtomicU8,
     /// When the current state began, in milliseconds since the server started; in READING,
@@ -102,6 +104,7 @@ impl Client {
             core,
             slot,
             token,
+            watched: AtomicBool::new(false),
             io: Mutex::new(Io::default()),
             state: AtomicU8::new(state::IDLE),
             since: AtomicU64::new(since),
@@ -232,7 +235,7 @@ fn park(client: Arc<Client>) {
         client.core.registry.remove(&client);
         return;
     }
-    let watched = !client.core.is_closing() && client.core.pollers.rewatch(&client).is_ok();
+    let watched = !client.core.is_closing() && client.core.pollers.watch(&client).is_ok();
     // Shutting down (`close_waiting` may have run before we were IDLE), or epoll can't take
     // it: close it, unless the registry just did.
     if !watched && client.close_if(state::IDLE) {

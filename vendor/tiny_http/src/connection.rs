@@ -36,6 +36,23 @@ impl Listener {
         }
     }
 
+    pub(crate) fn set_nonblocking(&self) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(l) => l.set_nonblocking(true),
+            #[cfg(unix)]
+            Self::Unix(l) => l.set_nonblocking(true),
+        }
+    }
+
+    pub(crate) fn raw_fd(&self) -> std::os::unix::io::RawFd {
+        use std::os::unix::io::AsRawFd;
+        match self {
+            Self::Tcp(l) => l.as_raw_fd(),
+            #[cfg(unix)]
+            Self::Unix(l) => l.as_raw_fd(),
+        }
+    }
+
     pub(crate) fn accept(&self) -> std::io::Result<(Connection, Option<SocketAddr>)> {
         match self {
             Self::Tcp(l) => {

@@ -1,10 +1,10 @@
-//! What the accept thread, the poller threads and the `Server` handle share, and the accept
-//! loop.
+//! What the poller threads, the accept thread and the `Server` handle share, and accepting
+//! connections.
 
 use std::io;
 use std::net::Shutdown;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,10 @@ pub(crate) struct Core {
     pub(crate) registry: Registry,
     pub(crate) messages: Arc<MessagesQueue<Message>>,
     pub(crate) pollers: Pollers,
+    /// `None` once the server stops accepting.
+    listener: RwLock<Option<Listener>>,
+    /// The wait before the next accept after running out of descriptors or memory, in ms.
+    backoff_ms: AtomicU64,
     dispatch: Dispatch,
     closing: AtomicBool,
     epoch: Instant,
@@ -43,15 +47,19 @@ impl Core {
     pub(crate) fn new(
         settings: Settings,
         dispatch: Dispatch,
-        inherited_options: bool,
+        listener: Listener,
     ) -> io::Result<Core> {
-        let pollers = Pollers::new(&settings)?;
+        let inherited_options = listener.set_inherited_options();
+        listener.set_nonblocking()?;
+        let pollers = Pollers::new(&settings, &listener)?;
         Ok(Core {
             inherited_options,
             settings,
             registry: Registry::default(),
             messages: MessagesQueue::with_capacity(8),
             pollers,
+            listener: RwLock::new(Some(listener)),
+            backoff_ms: AtomicU64::new(INITIAL_BACKOFF_MS),
             dispatch,
             closing: AtomicBool::new(false),
             epoch: Instant::now(),
@@ -66,8 +74,23 @@ impl Core {
         self.closing.load(Ordering::SeqCst)
     }
 
+    /// Runs `f` on the listening socket unless it is closed, which it can't be meanwhile.
+    pub(crate) fn with_listener(&self, f: impl FnOnce(&Listener)) {
+        if let Some(listener) = &*self.listener.read().unwrap_or_else(|e| e.into_inner()) {
+            f(listener);
+        }
+    }
+
+    /// Stops accepting: new connections are refused by the system from here on.
     pub(crate) fn start_closing(&self) {
         self.closing.store(true, Ordering::SeqCst);
+        self.pollers.stop();
+        let listener = self
+            .listener
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(listener);
     }
 
     pub(crate) fn dispatch(&self, request: Request) {
@@ -86,79 +109,137 @@ impl Core {
 
     /// Reports an error that stops the server to `Server::recv()` callers.
     fn fail(&self, err: io::Error) {
-        log::error!("accept loop stopped: {}", err);
+        log::error!("stopped accepting connections: {}", err);
         self.messages.push(Message::Error(err));
     }
 }
 
-/// Accepts connections until the server closes or the listener fails for good.
+const INITIAL_BACKOFF_MS: u64 = 5;
+
+/// What [`accept_one`] did.
+pub(crate) enum Accepted {
+    /// A new connection, registered (IDLE) but not in the epoll set yet.
+    Client(Arc<Client>),
+    /// Nothing to serve: no connection was waiting, or one was refused or failed on its own.
+    Nothing,
+    /// Out of descriptors or memory: an idle connection was closed; wait this long.
+    Exhausted(Duration),
+    /// No thread can take connections and none can be started: the connection got `503`.
+    NoThread(io::Error),
+    /// The listener is gone (shutting down) or failed for good (reported to `recv()`).
+    Stopped,
+}
+
+/// Accepts one waiting connection, without waiting, and admits it.
 ///
-/// Upstream ended this loop at the first `accept()` error, so a moment of EMFILE (too many open
-/// files) left the process up but deaf forever. Here running out of descriptors or memory backs
-/// off and retries (after closing an idle connection to free one), transient errors retry at
-/// once, and only errors that mean the listener itself is unusable end the loop, reported
-/// through `Server::recv()` so the program can exit and be restarted.
-pub(crate) fn accept_loop(core: Arc<Core>, listener: Listener) {
-    let mut backoff = Duration::from_millis(5);
-    let mut spawn_failing_since: Option<Instant> = None;
-    while !core.is_closing() {
-        let (conn, addr) = match listener.accept() {
-            Ok(accepted) => {
-                backoff = Duration::from_millis(5);
-                accepted
+/// Upstream's accept loop ended at the first `accept()` error, so a moment of EMFILE (too
+/// many open files) left the process up but deaf forever. Here running out of descriptors or
+/// memory closes an idle connection and backs off (5 ms doubling to 1 s), errors that concern
+/// one connection (ECONNABORTED, EPROTO, EPERM from a firewall, ...) are passed over, and only
+/// errors that mean the listener itself is unusable stop accepting, reported through
+/// `Server::recv()` so the program can exit and be restarted. Past the connection cap, the
+/// connection idle the longest is closed to make room, or the new one gets `503`.
+pub(crate) fn accept_one(core: &Arc<Core>) -> Accepted {
+    let accepted = match &*core.listener.read().unwrap_or_else(|e| e.into_inner()) {
+        Some(listener) => listener.accept(),
+        None => return Accepted::Stopped,
+    };
+    let (conn, addr) = match accepted {
+        Ok(accepted) => {
+            core.backoff_ms.store(INITIAL_BACKOFF_MS, Ordering::Relaxed);
+            accepted
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Accepted::Nothing,
+        Err(e) if crate::sys::is_fatal_accept_error(&e) => {
+            if !core.is_closing() {
+                core.fail(e);
             }
-            Err(e) if crate::sys::is_fatal_accept_error(&e) => {
-                if !core.is_closing() {
-                    core.fail(e);
-                }
-                break;
-            }
-            Err(e) if crate::sys::is_resource_exhaustion(&e) => {
-                log::warn!("accept: {}; backing off {:?}", e, backoff);
-                core.registry.evict_one(u64::MAX);
-                thread::sleep(backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-                continue;
-            }
-            // ECONNABORTED, EINTR, EPROTO, EPERM (a firewall) and the like concern one
-            // connection only.
-            Err(_) => continue,
-        };
-        if core.is_closing() {
-            break;
+            return Accepted::Stopped;
         }
-        if !core.inherited_options && conn.set_nodelay().is_err() {
-            continue;
+        Err(e) if crate::sys::is_resource_exhaustion(&e) => {
+            let backoff = core.backoff_ms.load(Ordering::Relaxed);
+            core.backoff_ms
+                .store((backoff * 2).min(1000), Ordering::Relaxed);
+            log::warn!("accept: {}; backing off {} ms", e, backoff);
+            core.registry.evict_one(u64::MAX);
+            return Accepted::Exhausted(Duration::from_millis(backoff));
         }
-        if core.registry.len() >= core.settings.max_connections
-            && !core.registry.evict_one(core.millis())
-        {
-            refuse(&conn, &core.settings);
-            continue;
-        }
-        if let Err(err) = core.pollers.ensure_runnable(&core) {
-            log::warn!("cannot start a connection thread: {}", err);
-            refuse(&conn, &core.settings);
-            let since = *spawn_failing_since.get_or_insert_with(Instant::now);
-            if core.pollers.threads() == 0 && since.elapsed() > SPAWN_FAILURE_GRACE {
-                core.fail(err);
-                break;
-            }
-            continue;
-        }
-        spawn_failing_since = None;
-        let client = core.registry.insert_with(|slot, token| {
-            Arc::new(Client::new(conn, addr, Arc::clone(&core), slot, token))
-        });
-        let watched = core.pollers.watch(&client);
-        if let Err(err) = &watched {
-            log::warn!("epoll: {}", err);
-        }
-        // Closing began after the check above: `close_waiting` may have run before this
-        // connection was registered, and the pollers are leaving, so close it here.
-        if (watched.is_err() || core.is_closing()) && client.close_if(client::state::IDLE) {
+        Err(_) => return Accepted::Nothing,
+    };
+    if core.is_closing() {
+        return Accepted::Stopped;
+    }
+    if !core.inherited_options && conn.set_nodelay().is_err() {
+        return Accepted::Nothing;
+    }
+    if core.registry.len() >= core.settings.max_connections
+        && !core.registry.evict_one(core.millis())
+    {
+        refuse(&conn, &core.settings);
+        return Accepted::Nothing;
+    }
+    if let Err(err) = core.pollers.ensure_runnable(core) {
+        log::warn!("cannot start a connection thread: {}", err);
+        refuse(&conn, &core.settings);
+        return Accepted::NoThread(err);
+    }
+    let client = core.registry.insert_with(|slot, token| {
+        Arc::new(Client::new(conn, addr, Arc::clone(core), slot, token))
+    });
+    // Closing began after the check above: `close_waiting` may have run before this
+    // connection was registered, and the pollers are leaving, so close it here.
+    if core.is_closing() {
+        if client.close_if(client::state::IDLE) {
             core.registry.remove(&client);
             refuse(&client.stream, &core.settings);
+        }
+        return Accepted::Stopped;
+    }
+    Accepted::Client(client)
+}
+
+/// The accept thread: accepts connections while no poller thread is free to (at start-up,
+/// and while every thread is waiting on a client and no other can be started), so that new
+/// clients get a prompt answer, a `503` if no thread can serve them. If no thread can be
+/// started for 10 s while none is left to serve, it reports a fatal error through `recv()`.
+pub(crate) fn accept_loop(core: Arc<Core>) {
+    let mut spawn_failing_since: Option<Instant> = None;
+    while !core.is_closing() {
+        if !core.pollers.wait_none_runnable(Duration::from_secs(1)) {
+            continue;
+        }
+        let ready = match &*core.listener.read().unwrap_or_else(|e| e.into_inner()) {
+            Some(listener) => crate::sys::poll_one(
+                listener.raw_fd(),
+                libc::POLLIN,
+                Some(Duration::from_millis(50)),
+            ),
+            None => break,
+        };
+        if !matches!(ready, Ok(true)) {
+            continue;
+        }
+        match accept_one(&core) {
+            Accepted::Client(client) => {
+                spawn_failing_since = None;
+                if let Err(err) = core.pollers.watch(&client) {
+                    log::warn!("epoll: {}", err);
+                    if client.close_if(client::state::IDLE) {
+                        core.registry.remove(&client);
+                        refuse(&client.stream, &core.settings);
+                    }
+                }
+            }
+            Accepted::Nothing => {}
+            Accepted::Exhausted(backoff) => thread::sleep(backoff),
+            Accepted::NoThread(err) => {
+                let since = *spawn_failing_since.get_or_insert_with(Instant::now);
+                if core.pollers.threads() == 0 && since.elapsed() > SPAWN_FAILURE_GRACE {
+                    core.fail(err);
+                    break;
+                }
+            }
+            Accepted::Stopped => break,
         }
     }
 }

@@ -95,7 +95,7 @@
 use std::error::Error;
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::ToSocketAddrs;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -249,12 +249,11 @@ impl Server {
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let local_addr = listener.local_addr()?;
         log::debug!("Server listening on {}", local_addr);
-        let inherited = listener.set_inherited_options();
-        let core = Arc::new(Core::new(settings, dispatch, inherited)?);
+        let core = Arc::new(Core::new(settings, dispatch, listener)?);
         let accept_core = Arc::clone(&core);
         thread::Builder::new()
             .name("accept".into())
-            .spawn(move || core::accept_loop(accept_core, listener))?;
+            .spawn(move || core::accept_loop(accept_core))?;
         Ok(Server {
             core,
             listening_addr: local_addr,
@@ -325,28 +324,7 @@ impl Server {
 
     fn stop_accepting(&self) {
         self.core.start_closing();
-        self.core.pollers.stop();
         self.core.registry.close_waiting();
-        // Wake the accept thread so it sees the flag and drops the listener.
-        if let ListenAddr::IP(addr) = &self.listening_addr {
-            let _ = TcpStream::connect_timeout(&wake_address(*addr), Duration::from_millis(200));
-        }
-        #[cfg(unix)]
-        if let ListenAddr::Unix(addr) = &self.listening_addr {
-            if let Some(path) = addr.as_pathname() {
-                let _ = std::os::unix::net::UnixStream::connect(path);
-            }
-        }
-    }
-}
-
-/// The address to connect to in order to reach a listener bound to `addr`: an unspecified
-/// address (0.0.0.0, ::) is reached through loopback.
-fn wake_address(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
-        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
-        _ => addr,
     }
 }
 
@@ -389,6 +367,7 @@ pub mod __fuzz {
 mod tests {
     use super::*;
     use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
 
     /// Reads one response with a Content-Length body; returns its body.
     fn read_body(reader: &mut impl BufRead) -> String {

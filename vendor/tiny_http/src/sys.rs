@@ -158,6 +158,9 @@ pub(crate) struct Epoll {
 /// The token the wake-up eventfd is registered under; connection tokens never take it.
 pub(crate) const WAKE_TOKEN: u64 = u64::MAX;
 
+/// The token the listening socket is registered under; connection tokens never take it.
+pub(crate) const LISTEN_TOKEN: u64 = u64::MAX - 1;
+
 impl Epoll {
     pub(crate) fn new() -> io::Result<Epoll> {
         // SAFETY: plain system calls with constant arguments; each descriptor returned is

@@ -9,6 +9,10 @@
 //! a time and serve it until it has nothing more to read; under load a thread goes from one
 //! connection to the next without sleeping.
 //!
+//! The listening socket is in the set too: a thread that takes it accepts one connection and
+//! serves it at once, with no hand-off to another thread. (The accept thread accepts only
+//! while no poller is free to, see [`crate::core::accept_loop`].)
+//!
 //! A thread about to wait for its client in the middle of a request (the rest of a head, a
 //! body, room in the socket for a response) calls [`will_block`] first, which counts it out of
 //! the runnable threads and starts or wakes another. So a slow client still ties up only the
@@ -19,13 +23,14 @@ use std::cell::RefCell;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::client::{self, Client};
-use crate::core::Core;
+use crate::connection::Listener;
+use crate::core::{self as accept, Accepted, Core};
 use crate::settings::{timeout, Settings};
-use crate::sys::{Epoll, WAKE_TOKEN};
+use crate::sys::{Epoll, LISTEN_TOKEN, WAKE_TOKEN};
 use crate::util::TaskPool;
 
 pub(crate) struct Pollers {
@@ -40,6 +45,11 @@ pub(crate) struct Pollers {
     sweep_every: Option<Duration>,
     /// When the next check is due, in milliseconds since the server started.
     next_sweep: AtomicU64,
+    /// When to take the listening socket back into the set after running out of descriptors,
+    /// in milliseconds since the server started; 0 if it is in the set.
+    listener_paused_until: AtomicU64,
+    /// Signalled when no thread is runnable any more, for the accept thread.
+    none_runnable: (Mutex<()>, Condvar),
 }
 
 thread_local! {
@@ -54,17 +64,18 @@ pub(crate) fn will_block() {
     if let Some(core) = SERVING.with(|serving| serving.borrow_mut().take()) {
         let pollers = &core.pollers;
         let left = pollers.runnable.fetch_sub(1, Ordering::SeqCst) - 1;
-        if left < pollers.target {
-            // If no thread can be had (the process is at its thread limit), the connections
-            // that become ready wait until a thread comes back, and the accept loop refuses
-            // new ones while none is runnable.
-            let _ = pollers.promote(&core);
+        if left < pollers.target && pollers.promote(&core).is_err() && left == 0 {
+            // No thread can be had (the process is at its thread limit): the connections that
+            // become ready wait until a thread comes back, and the accept thread answers new
+            // ones meanwhile.
+            let _guard = pollers.none_runnable.0.lock();
+            pollers.none_runnable.1.notify_all();
         }
     }
 }
 
 impl Pollers {
-    pub(crate) fn new(settings: &Settings) -> io::Result<Pollers> {
+    pub(crate) fn new(settings: &Settings, listener: &Listener) -> io::Result<Pollers> {
         let max_connections = settings.max_connections.max(1);
         let target = match settings.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -75,13 +86,17 @@ impl Pollers {
         // least once: an idle connection is closed up to that much after its time.
         let sweep_every = timeout(settings.idle_timeout)
             .map(|t| (t / 10).clamp(Duration::from_millis(50), Duration::from_secs(1)));
+        let epoll = Epoll::new()?;
+        epoll.add(listener.raw_fd(), LISTEN_TOKEN)?;
         Ok(Pollers {
-            epoll: Epoll::new()?,
+            epoll,
             pool: TaskPool::new(run, settings.thread_stack_size, max_connections + target),
             runnable: AtomicUsize::new(0),
             target,
             sweep_every,
             next_sweep: AtomicU64::new(0),
+            listener_paused_until: AtomicU64::new(0),
+            none_runnable: (Mutex::new(()), Condvar::new()),
         })
     }
 
@@ -114,14 +129,70 @@ impl Pollers {
         }
     }
 
-    /// Adds a new connection (in state IDLE) to the set.
+    /// Puts a connection (in state IDLE) into the set, or back into it; from here any poller
+    /// may take it.
     pub(crate) fn watch(&self, client: &Client) -> io::Result<()> {
-        self.epoll.add(client.stream.raw_fd(), client.token)
+        if client.watched.swap(true, Ordering::Relaxed) {
+            self.epoll.rearm(client.stream.raw_fd(), client.token)
+        } else {
+            self.epoll.add(client.stream.raw_fd(), client.token)
+        }
     }
 
-    /// Puts a connection (in state IDLE) back into the set; from here any poller may take it.
-    pub(crate) fn rewatch(&self, client: &Client) -> io::Result<()> {
-        self.epoll.rearm(client.stream.raw_fd(), client.token)
+    /// For the accept thread: waits up to `limit` until no thread is runnable; returns
+    /// whether none is.
+    pub(crate) fn wait_none_runnable(&self, limit: Duration) -> bool {
+        let guard = self
+            .none_runnable
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if self.runnable.load(Ordering::SeqCst) == 0 {
+            return true;
+        }
+        let _ = self.none_runnable.1.wait_timeout(guard, limit);
+        self.runnable.load(Ordering::SeqCst) == 0
+    }
+
+    /// After an accept: the listening socket back into the set, or out of it for `pause`.
+    fn rearm_listener(&self, core: &Core, pause: Option<Duration>) {
+        match pause {
+            Some(pause) => self.listener_paused_until.store(
+                core.millis() + pause.as_millis() as u64 + 1,
+                Ordering::SeqCst,
+            ),
+            // Under the listener's lock: once it is closed its number may name another file.
+            None => core.with_listener(|listener| {
+                if let Err(err) = self.epoll.rearm(listener.raw_fd(), LISTEN_TOKEN) {
+                    log::error!("epoll: {}", err);
+                }
+            }),
+        }
+    }
+
+    /// Takes the listening socket back into the set once its pause is over.
+    fn resume_listener(&self, core: &Core) {
+        let until = self.listener_paused_until.load(Ordering::SeqCst);
+        if until != 0
+            && core.millis() >= until
+            && self
+                .listener_paused_until
+                .compare_exchange(until, 0, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            self.rearm_listener(core, None);
+        }
+    }
+
+    /// How long a poller may wait in epoll: until the next idle check or the end of the
+    /// listener's pause.
+    fn wait_limit(&self, core: &Core) -> Option<Duration> {
+        let until = self.listener_paused_until.load(Ordering::SeqCst);
+        if until == 0 {
+            return self.sweep_every;
+        }
+        let pause = Duration::from_millis(until.saturating_sub(core.millis()));
+        Some(self.sweep_every.map_or(pause, |every| every.min(pause)))
     }
 
     /// Makes every poller leave (the server is closing).
@@ -172,10 +243,15 @@ fn run(core: Arc<Core>) {
         if pollers.leave_if_surplus() {
             return;
         }
-        let token = match pollers.epoll.wait(pollers.sweep_every) {
+        let token = match pollers.epoll.wait(pollers.wait_limit(&core)) {
             Ok(Some(WAKE_TOKEN)) => continue,
+            Ok(Some(LISTEN_TOKEN)) => {
+                accept_and_serve(&core);
+                continue;
+            }
             Ok(Some(token)) => token,
             Ok(None) => {
+                pollers.resume_listener(&core);
                 pollers.sweep(&core);
                 continue;
             }
@@ -187,21 +263,43 @@ fn run(core: Arc<Core>) {
             }
         };
         if let Some(client) = core.registry.get(token) {
-            SERVING.with(|serving| *serving.borrow_mut() = Some(Arc::clone(&core)));
-            // Where panics unwind, a panicking handler loses its connection (unregistered on
-            // the way out), not the thread: a dead poller would still count as runnable.
-            let served = panic::catch_unwind(AssertUnwindSafe(|| client::serve_ready(client)));
-            if served.is_err() {
-                log::error!("a request handler panicked; its connection was closed");
-            }
-            let waited = SERVING
-                .with(|serving| serving.borrow_mut().take())
-                .is_none();
-            if waited {
-                pollers.runnable.fetch_add(1, Ordering::SeqCst);
-            }
+            serve(&core, client);
         }
+        pollers.resume_listener(&core);
         // Under steady load epoll_wait never times out: check here too.
         pollers.sweep(&core);
+    }
+}
+
+/// Accepts a connection and serves it on this thread.
+fn accept_and_serve(core: &Arc<Core>) {
+    let pollers = &core.pollers;
+    match accept::accept_one(core) {
+        Accepted::Client(client) => {
+            // Before serving: other threads may accept the next connections meanwhile.
+            pollers.rearm_listener(core, None);
+            serve(core, client);
+        }
+        Accepted::Nothing | Accepted::NoThread(_) => pollers.rearm_listener(core, None),
+        Accepted::Exhausted(pause) => pollers.rearm_listener(core, Some(pause)),
+        Accepted::Stopped => {}
+    }
+}
+
+/// Serves a ready connection (see [`client::serve_ready`]), keeping count of this thread as
+/// runnable or not.
+fn serve(core: &Arc<Core>, client: Arc<Client>) {
+    SERVING.with(|serving| *serving.borrow_mut() = Some(Arc::clone(core)));
+    // Where panics unwind, a panicking handler loses its connection (unregistered on the way
+    // out), not the thread: a dead poller would still count as runnable.
+    let served = panic::catch_unwind(AssertUnwindSafe(|| client::serve_ready(client)));
+    if served.is_err() {
+        log::error!("a request handler panicked; its connection was closed");
+    }
+    let waited = SERVING
+        .with(|serving| serving.borrow_mut().take())
+        .is_none();
+    if waited {
+        core.pollers.runnable.fetch_add(1, Ordering::SeqCst);
     }
 }

@@ -40,8 +40,8 @@ impl Registry {
         let mut slots = self.lock();
         let slot = slots.free.pop().unwrap_or(slots.clients.len());
         slots.serial = slots.serial.wrapping_add(1);
-        // A slot number stays below the connection cap, so a token is never all ones, the
-        // token of the poller's wake-up.
+        // A slot number stays far below 2^32 - 2, so a token never equals the tokens of the
+        // poller's wake-up and of the listening socket (all ones, and all ones but the last).
         let token = u64::from(slots.serial) << 32 | slot as u64;
         let client = make(slot, token);
         if slot == slots.clients.len() {
