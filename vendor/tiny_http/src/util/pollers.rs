@@ -64,12 +64,11 @@ pub(crate) fn will_block() {
     if let Some(core) = SERVING.with(|serving| serving.borrow_mut().take()) {
         let pollers = &core.pollers;
         let left = pollers.runnable.fetch_sub(1, Ordering::SeqCst) - 1;
-        if left < pollers.target && pollers.promote(&core).is_err() && left == 0 {
-            // No thread can be had (the process is at its thread limit): the connections that
-            // become ready wait until a thread comes back, and the accept thread answers new
-            // ones meanwhile.
-            let _guard = pollers.none_runnable.0.lock();
-            pollers.none_runnable.1.notify_all();
+        if left < pollers.target {
+            // If no thread can be had (the process is at its thread limit), the connections
+            // that become ready wait until a thread comes back, and the accept thread answers
+            // new ones meanwhile (`promote` wakes it).
+            let _ = pollers.promote(&core);
         }
     }
 }
@@ -111,7 +110,11 @@ impl Pollers {
         match self.pool.execute(Arc::clone(core), Duration::ZERO) {
             Ok(()) => Ok(()),
             Err((_, err)) => {
-                self.runnable.fetch_sub(1, Ordering::SeqCst);
+                if self.runnable.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    // No thread is runnable now: the accept thread takes over accepting.
+                    let _guard = self.none_runnable.0.lock();
+                    self.none_runnable.1.notify_all();
+                }
                 Err(err)
             }
         }
@@ -185,14 +188,14 @@ impl Pollers {
     }
 
     /// How long a poller may wait in epoll: until the next idle check or the end of the
-    /// listener's pause.
-    fn wait_limit(&self, core: &Core) -> Option<Duration> {
-        let until = self.listener_paused_until.load(Ordering::SeqCst);
-        if until == 0 {
-            return self.sweep_every;
+    /// listener's pause, and never more than a second (a poller already waiting when another
+    /// pauses the listener must still come back to end the pause).
+    fn wait_limit(&self, core: &Core) -> Duration {
+        let every = self.sweep_every.unwrap_or(Duration::from_secs(1));
+        match self.listener_paused_until.load(Ordering::SeqCst) {
+            0 => every,
+            until => every.min(Duration::from_millis(until.saturating_sub(core.millis()))),
         }
-        let pause = Duration::from_millis(until.saturating_sub(core.millis()));
-        Some(self.sweep_every.map_or(pause, |every| every.min(pause)))
     }
 
     /// Makes every poller leave (the server is closing).
@@ -243,7 +246,7 @@ fn run(core: Arc<Core>) {
         if pollers.leave_if_surplus() {
             return;
         }
-        let token = match pollers.epoll.wait(pollers.wait_limit(&core)) {
+        let token = match pollers.epoll.wait(Some(pollers.wait_limit(&core))) {
             Ok(Some(WAKE_TOKEN)) => continue,
             Ok(Some(LISTEN_TOKEN)) => {
                 accept_and_serve(&core);
