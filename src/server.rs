@@ -123,7 +123,7 @@ fn supervise(server: &Arc<Server>, signals: &Signals, config: &Config) -> Exit {
         spawn(
             "watch",
             Box::new(move || {
-                // With a handler, recv() returns only when the accept loop has died.
+                // With a handler, recv() returns only when accepting has stopped for good.
                 if let Err(e) = watched.recv() {
                     let _ = failures.send(Event::Failed(e));
                 }

@@ -85,6 +85,10 @@ impl Core {
     pub(crate) fn start_closing(&self) {
         self.closing.store(true, Ordering::SeqCst);
         self.pollers.stop();
+        self.close_listener();
+    }
+
+    fn close_listener(&self) {
         let listener = self
             .listener
             .write()
@@ -151,6 +155,8 @@ pub(crate) fn accept_one(core: &Arc<Core>) -> Accepted {
         }
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Accepted::Nothing,
         Err(e) if crate::sys::is_fatal_accept_error(&e) => {
+            // Closed, so that no other thread reports the same failure again.
+            core.close_listener();
             if !core.is_closing() {
                 core.fail(e);
             }
