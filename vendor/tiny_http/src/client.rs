@@ -131,15 +131,6 @@ impl Client {
             .is_ok()
     }
 
-    /// Moves to READING from any state but CLOSED.
-    fn to_reading(&self) -> bool {
-        self.state
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |st| {
-                (st != state::CLOSED).then_some(state::READING)
-            })
-            .is_ok()
-    }
-
     /// Time since the current head's first byte, to the millisecond.
     fn head_elapsed(&self) -> Duration {
         let since = self.since.load(Ordering::Relaxed);
@@ -284,19 +275,21 @@ fn serve(client: &Arc<Client>) -> bool {
         if io.rbuf.data().is_empty() {
             return true;
         }
+        drop(io);
+        // The next request is already buffered (pipelined): its head starts now.
+        client.stamp();
+        if !client.enter(state::HANDLING, state::READING) {
+            return false;
+        }
     }
 }
 
-/// Reads and parses the next request head. With nothing buffered, reads only what has
-/// arrived (nothing: [`Stop::Park`]); once part of a head is here, waits for the rest up to the
-/// head timeout (and size limit).
+/// Reads and parses the next request head, in state READING (stamped when it began). With
+/// nothing buffered, reads only what has arrived (nothing: [`Stop::Park`]); once part of a head
+/// is here, waits for the rest up to the head timeout (and size limit).
 fn read_head(client: &Client) -> Result<Head, Stop> {
     let settings = client.settings();
     let mut io = client.lock_io();
-    client.stamp();
-    if !client.to_reading() {
-        return Err(Stop::Quietly);
-    }
     let mut scanned = 0;
     let mut deadline: Option<Instant> = None;
     let result = loop {
@@ -334,7 +327,7 @@ fn read_head(client: &Client) -> Result<Head, Stop> {
                 .fill(Arrived(&client.stream), settings.max_head_bytes)
             {
                 Ok(0) => break Err(Stop::Quietly),
-                Ok(_) => client.stamp(),
+                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Err(Stop::Park),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => break Err(Stop::Quietly),
