@@ -6,7 +6,7 @@ use std::{
     io::ErrorKind,
     net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs},
     path::PathBuf,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::atomic::{AtomicI32, Ordering},
     time::Duration,
 };
 
@@ -88,9 +88,9 @@ impl From<unix_net::UnixListener> for Listener {
 #[derive(Debug)]
 pub(crate) struct Connection {
     socket: Socket,
-    /// Milliseconds, `u64::MAX` for none; atomics because the socket is shared.
-    read_timeout: AtomicU64,
-    write_timeout: AtomicU64,
+    /// In poll(2)'s milliseconds, -1 for none; atomics because the socket is shared.
+    read_timeout: AtomicI32,
+    write_timeout: AtomicI32,
 }
 
 #[derive(Debug)]
@@ -165,12 +165,9 @@ impl Connection {
         self.wait(libc::POLLOUT, &self.write_timeout)
     }
 
-    fn wait(&self, events: libc::c_short, timeout: &AtomicU64) -> std::io::Result<()> {
+    fn wait(&self, events: libc::c_short, timeout: &AtomicI32) -> std::io::Result<()> {
         crate::util::will_block();
-        let timeout = match timeout.load(Ordering::Relaxed) {
-            u64::MAX => None,
-            ms => Some(Duration::from_millis(ms)),
-        };
+        let timeout = timeout.load(Ordering::Relaxed);
         loop {
             match crate::sys::poll_one(self.raw_fd(), events, timeout) {
                 Ok(true) => return Ok(()),
@@ -192,12 +189,14 @@ impl Connection {
 
     /// How long a read may wait for the client; `None` for as long as it takes.
     pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) {
-        self.read_timeout.store(millis(timeout), Ordering::Relaxed);
+        self.read_timeout
+            .store(crate::sys::millis(timeout), Ordering::Relaxed);
     }
 
     /// How long a write may wait for the client to make room; `None` for as long as it takes.
     pub(crate) fn set_write_timeout(&self, timeout: Option<Duration>) {
-        self.write_timeout.store(millis(timeout), Ordering::Relaxed);
+        self.write_timeout
+            .store(crate::sys::millis(timeout), Ordering::Relaxed);
     }
 
     pub(crate) fn raw_fd(&self) -> std::os::unix::io::RawFd {
@@ -222,12 +221,6 @@ impl Connection {
     }
 }
 
-fn millis(timeout: Option<Duration>) -> u64 {
-    timeout.map_or(u64::MAX, |t| {
-        u64::try_from(t.as_millis()).unwrap_or(u64::MAX - 1)
-    })
-}
-
 impl From<TcpStream> for Connection {
     fn from(s: TcpStream) -> Self {
         Connection::from_socket(Socket::Tcp(s))
@@ -243,8 +236,8 @@ impl Connection {
     fn from_socket(socket: Socket) -> Connection {
         Connection {
             socket,
-            read_timeout: AtomicU64::new(u64::MAX),
-            write_timeout: AtomicU64::new(u64::MAX),
+            read_timeout: AtomicI32::new(-1),
+            write_timeout: AtomicI32::new(-1),
         }
     }
 }

@@ -218,7 +218,7 @@ pub(crate) fn accept_loop(core: Arc<Core>) {
             Some(listener) => crate::sys::poll_one(
                 listener.raw_fd(),
                 libc::POLLIN,
-                Some(Duration::from_millis(50)),
+                crate::sys::millis(Some(Duration::from_millis(50))),
             ),
             None => break,
         };

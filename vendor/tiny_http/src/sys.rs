@@ -114,13 +114,13 @@ pub(crate) fn is_fatal_accept_error(err: &io::Error) -> bool {
     )
 }
 
-/// Waits up to `timeout` (`None`: forever) for `fd` to be ready for `events` (`libc::POLLIN`,
-/// `libc::POLLOUT`). Returns false if the time ran out. Errors and hang-ups count as ready:
-/// the read or write that follows reports them.
+/// Waits up to `timeout_ms` (from [`millis`]; -1: forever) for `fd` to be ready for `events`
+/// (`libc::POLLIN`, `libc::POLLOUT`). Returns false if the time ran out. Errors and hang-ups
+/// count as ready: the read or write that follows reports them.
 pub(crate) fn poll_one(
     fd: RawFd,
     events: libc::c_short,
-    timeout: Option<Duration>,
+    timeout_ms: libc::c_int,
 ) -> io::Result<bool> {
     let mut pfd = libc::pollfd {
         fd,
@@ -129,7 +129,7 @@ pub(crate) fn poll_one(
     };
     // SAFETY: `pfd` is a valid, exclusive pollfd array of length 1 for the duration of the
     // call; `fd` is owned by the caller's connection.
-    let n = unsafe { libc::poll(&mut pfd, 1, millis(timeout)) };
+    let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -138,7 +138,7 @@ pub(crate) fn poll_one(
 
 /// A timeout in whole milliseconds for poll(2) and epoll_wait(2), rounded up so that a wait
 /// never ends early; -1 is forever.
-fn millis(timeout: Option<Duration>) -> libc::c_int {
+pub(crate) fn millis(timeout: Option<Duration>) -> libc::c_int {
     match timeout {
         None => -1,
         Some(t) => {
