@@ -5,10 +5,10 @@ mod common;
 use std::net::TcpListener;
 use std::process::{Command, Output};
 
-use common::{Server, TempDir, BIN};
+use common::{bin, Server, TempDir};
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
@@ -112,7 +112,7 @@ fn root_that_is_a_file_is_refused() {
 fn default_root_is_public_in_the_working_directory() {
     let dir = TempDir::new("cli");
     common::write(dir.path(), b"public/hello.txt", b"hi");
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.current_dir(dir.path())
         .args(["--bind", "127.0.0.1", "--port", "0"]);
     let server = Server::spawn(cmd, &[]);
@@ -120,7 +120,7 @@ fn default_root_is_public_in_the_working_directory() {
 
     // And without ./public, the start-up error says which directory is missing.
     let empty = TempDir::new("cli");
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .current_dir(empty.path())
         .args(["--port", "0"])
         .output()
@@ -153,7 +153,7 @@ fn port_in_use_is_one_line_and_exit_1() {
 fn port_and_root_from_the_environment() {
     let dir = TempDir::new("cli");
     common::write(dir.path(), b"e.txt", b"from env");
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.args(["--bind", "127.0.0.1"]);
     let server = Server::spawn(
         cmd,

@@ -13,11 +13,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::fixture::{self, Tree, HELLO, SECRET};
-use common::{request_bytes, wait_until, Server, BIN};
+use common::{bin, request_bytes, wait_until, Server};
 
 /// Starts the binary with exactly `args` (no implicit --bind/--port) and `env`.
 fn spawn_exact(args: &[&str], env: &[(&str, &str)]) -> Server {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.args(args).env_remove("PORT");
     for k in [
         "HTTP_FILESERVER_ROOT",
@@ -43,7 +43,7 @@ fn get_at(addr: SocketAddr, path: &str) -> common::Response {
 
 /// The first stderr line of the binary run with `args` (the start-up line), then kills it.
 fn startup_line(args: &[&str]) -> String {
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -69,7 +69,7 @@ fn s1_no_arguments_serves_public_on_8080_on_all_interfaces() {
         fixture::skip("port 8080 is in use here");
         return;
     }
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.current_dir(dir.path()).env_remove("PORT");
     for k in ["HTTP_FILESERVER_ROOT", "HTTP_FILESERVER_BIND"] {
         cmd.env_remove(k);
@@ -260,7 +260,7 @@ fn s3_bad_root_exits_non_zero_with_one_line() {
         tree.path(b"hello.txt"),
         tree.path(b"dangling"),
     ] {
-        let out = Command::new(BIN)
+        let out = Command::new(bin())
             .args(["--bind", "127.0.0.1", "--port", "0"])
             .arg(&root)
             .output()
@@ -301,7 +301,7 @@ fn s4_default_bind_is_dual_stack() {
 /// Runs `healthcheck` with `args`/`env`; returns (exit code, stderr, elapsed). Kills it after
 /// 10 s.
 fn healthcheck(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, Duration) {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.arg("healthcheck")
         .args(args)
         .env_remove("PORT")

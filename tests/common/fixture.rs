@@ -124,7 +124,7 @@ impl Tree {
             "--reuid=65534",
             "--regid=65534",
             "--clear-groups",
-            super::BIN,
+            super::bin(),
             "--bind",
             "127.0.0.1",
             "--port",

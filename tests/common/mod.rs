@@ -17,7 +17,16 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_http-fileserver");
+/// The binary under test: the one cargo built for these tests, or the file named by
+/// `HTTP_FILESERVER_TEST_BIN` (the same suite run against a cross-built binary, e.g. an
+/// aarch64 build under qemu user emulation).
+pub fn bin() -> &'static str {
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("HTTP_FILESERVER_TEST_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_http-fileserver").to_string())
+    })
+}
 
 /// A scratch directory removed on drop.
 pub struct TempDir(pub PathBuf);
@@ -64,7 +73,7 @@ impl Server {
 
     /// Like `start`, with environment variables set for the process.
     pub fn start_with(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(bin());
         cmd.args(["--bind", "127.0.0.1", "--port", "0"])
             .args(args)
             .arg(root);

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::common::{self, read_response, request_bytes, Response, Server, TempDir, BIN};
+use crate::common::{self, bin, read_response, request_bytes, Response, Server, TempDir};
 
 /// Size of `/small.txt`.
 pub const SMALL_LEN: usize = 1024;
@@ -57,7 +57,7 @@ fn world_readable(dir: &Path) {
 pub fn start_wrapped(wrapper: &[&str], root: &Path, args: &[&str]) -> Server {
     let mut cmd = Command::new(wrapper[0]);
     cmd.args(&wrapper[1..])
-        .arg(BIN)
+        .arg(bin())
         .args(["--bind", "127.0.0.1", "--port", "0"])
         .args(args)
         .arg(root);
