@@ -6,7 +6,6 @@
 //! request, and a stuck stdout (a full pipe) can't stall requests: past a bound, lines are
 //! dropped and counted.
 
-use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -15,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tiny_http::{Rejected, Request};
+use tiny_http::{Completion, Rejected, Request};
 
 use crate::timefmt;
 
@@ -24,6 +23,7 @@ const MAX_PENDING: usize = 1 << 20;
 /// How long the writer lets lines gather after a write.
 const BATCH_DELAY: Duration = Duration::from_millis(10);
 
+/// The log: cheap to clone, shared by every thread.
 #[derive(Clone)]
 pub struct AccessLog {
     shared: Arc<Shared>,
@@ -36,15 +36,10 @@ struct Shared {
     out: Mutex<Box<dyn Write + Send>>,
 }
 
-/// A line begun by [`AccessLog::begin`], in this thread's buffer.
+/// A line begun by [`AccessLog::begin`]: everything up to the status. The response may be
+/// finished on another thread, so the line travels with it.
 #[must_use]
-pub struct Line(());
-
-thread_local! {
-    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
-    /// The timestamp text of the current second.
-    static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
-}
+pub struct Line(String);
 
 impl AccessLog {
     /// Starts the writer thread, writing to `out`.
@@ -63,44 +58,38 @@ impl AccessLog {
         Ok(AccessLog { shared })
     }
 
-    /// Begins the line of a request about to be answered with `status` and `bytes` of body.
-    pub fn begin(&self, request: &Request, status: u16, bytes: u64) -> Line {
-        LINE.with(|line| {
-            let mut line = line.borrow_mut();
-            start_line(&mut line, request.remote_addr());
-            push_escaped(&mut line, request.method().as_str().as_bytes());
-            line.push(' ');
-            push_escaped(&mut line, request.url().as_bytes());
-            let v = request.http_version();
-            let _ = write!(line, " HTTP/{}.{}\" {status} {bytes}", v.0, v.1);
-        });
-        Line(())
+    /// Begins the line of a request about to be answered with `status`.
+    pub fn begin(&self, request: &Request, status: u16) -> Line {
+        let mut line = String::with_capacity(128);
+        start_line(&mut line, request.remote_addr());
+        push_escaped(&mut line, request.method_str().as_bytes());
+        line.push(' ');
+        push_escaped(&mut line, request.url().as_bytes());
+        let v = request.http_version();
+        let _ = write!(line, " HTTP/{}.{}\" {status}", v.0, v.1);
+        Line(line)
     }
 
-    /// Ends the line begun on this thread with the time the request took, and queues it.
-    pub fn finish(&self, _line: Line, elapsed: Duration) {
-        LINE.with(|line| {
-            let mut line = line.borrow_mut();
-            line.push(' ');
-            push_duration(&mut line, elapsed);
-            line.push('\n');
-            self.shared.push(line.as_bytes());
-        });
+    /// Ends `line` with the body bytes sent and the time the request took, and queues it.
+    pub fn finish(&self, line: Line, done: Completion, elapsed: Duration) {
+        let mut line = line.0;
+        let _ = write!(line, " {} ", done.body_bytes);
+        push_duration(&mut line, elapsed);
+        line.push('\n');
+        self.shared.push(line.as_bytes());
     }
 
     /// Logs a request tiny_http refused on its own (a malformed or oversized head, one that
     /// came too slowly, HTTP/2): the raw request line stands where method, target and
     /// version would.
     pub fn rejected(&self, r: &Rejected<'_>) {
-        LINE.with(|line| {
-            let mut line = line.borrow_mut();
-            start_line(&mut line, r.remote_addr.as_ref());
-            push_escaped(&mut line, r.request_line);
-            let _ = write!(line, "\" {} {} ", r.status, r.body_bytes);
-            push_duration(&mut line, r.elapsed);
-            line.push('\n');
-            self.shared.push(line.as_bytes());
-        });
+        let mut line = String::with_capacity(128);
+        start_line(&mut line, &r.remote_addr);
+        push_escaped(&mut line, r.request_line);
+        let _ = write!(line, "\" {} {} ", r.status, r.body_bytes);
+        push_duration(&mut line, r.elapsed);
+        line.push('\n');
+        self.shared.push(line.as_bytes());
     }
 
     /// Writes out everything queued (at exit).
@@ -160,26 +149,13 @@ impl Shared {
     }
 }
 
-fn push_timestamp(line: &mut String) {
+/// Starts a line: time (UTC, to the millisecond), client, and the quote that opens the
+/// request line.
+fn start_line(line: &mut String, remote: &SocketAddr) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    SECOND.with(|second| {
-        let mut second = second.borrow_mut();
-        if second.0 != now.as_secs() {
-            let mut text = timefmt::rfc3339(now.as_secs());
-            text.pop(); // the Z, which goes after the milliseconds
-            *second = (now.as_secs(), text);
-        }
-        line.push_str(&second.1);
-    });
-    let _ = write!(line, ".{:03}Z", now.subsec_millis());
-}
-
-/// Starts a line in `line`: time, client, and the quote that opens the request line.
-fn start_line(line: &mut String, remote: Option<&SocketAddr>) {
-    line.clear();
-    push_timestamp(line);
+    timefmt::push_rfc3339(line, now.as_secs(), Some(now.subsec_millis()));
     line.push(' ');
     push_remote(line, remote);
     line.push_str(" \"");
@@ -191,20 +167,19 @@ fn push_duration(line: &mut String, elapsed: Duration) {
     let _ = write!(line, "{}.{:03}ms", micros / 1000, micros % 1000);
 }
 
-fn push_remote(line: &mut String, remote: Option<&SocketAddr>) {
+fn push_remote(line: &mut String, remote: &SocketAddr) {
     match remote {
         // Dual-stack sockets see IPv4 clients as ::ffff:a.b.c.d; log them as IPv4.
-        Some(SocketAddr::V6(v6)) if v6.ip().to_ipv4_mapped().is_some() => {
+        SocketAddr::V6(v6) if v6.ip().to_ipv4_mapped().is_some() => {
             let v4 = v6
                 .ip()
                 .to_ipv4_mapped()
                 .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
             let _ = write!(line, "{v4}:{}", v6.port());
         }
-        Some(addr) => {
+        addr => {
             let _ = write!(line, "{addr}");
         }
-        None => line.push('-'),
     }
 }
 
@@ -234,10 +209,10 @@ mod tests {
     #[test]
     fn unmaps_ipv4_clients() {
         let mut s = String::new();
-        push_remote(&mut s, Some(&"[::ffff:10.0.0.1]:80".parse().unwrap()));
+        push_remote(&mut s, &"[::ffff:10.0.0.1]:80".parse().unwrap());
         assert_eq!(s, "10.0.0.1:80");
         s.clear();
-        push_remote(&mut s, Some(&"[::1]:80".parse().unwrap()));
+        push_remote(&mut s, &"[::1]:80".parse().unwrap());
         assert_eq!(s, "[::1]:80");
     }
 

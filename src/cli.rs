@@ -21,6 +21,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             print!("{}", config::help());
             ExitCode::SUCCESS
         }
+        Command::HealthcheckHelp => {
+            print!("{}", config::healthcheck_help());
+            ExitCode::SUCCESS
+        }
         Command::Version => {
             println!("http-fileserver {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -43,7 +47,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 Ok(Exit::Stopped) => ExitCode::SUCCESS,
                 Ok(Exit::Interrupted(signal)) => ExitCode::from(128u8.saturating_add(signal as u8)),
                 Ok(Exit::Failed(why)) => {
-                    eprintln!("http-fileserver: {why}");
+                    eprintln!("http-fileserver: the server stopped accepting connections: {why}");
                     ExitCode::from(1)
                 }
                 Err(e) => {

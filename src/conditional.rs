@@ -1,4 +1,7 @@
 //! Conditional requests (RFC 9110 §13): preconditions, in the order of §13.2.2, and `If-Range`.
+//!
+//! Only GET and HEAD get this far (other methods are refused first), so a matching
+//! `If-None-Match` or an unmodified `If-Modified-Since` always means 304.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,16 +18,22 @@ pub struct Validators<'a> {
 /// The conditional header fields of a request.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Conditions<'a> {
+    /// `If-Match`: a list of entity tags, or `*`.
     pub if_match: Option<&'a str>,
+    /// `If-None-Match`: a list of entity tags, or `*`.
     pub if_none_match: Option<&'a str>,
+    /// `If-Modified-Since`: an HTTP date.
     pub if_modified_since: Option<&'a str>,
+    /// `If-Unmodified-Since`: an HTTP date.
     pub if_unmodified_since: Option<&'a str>,
+    /// `If-Range`: an entity tag or an HTTP date.
     pub if_range: Option<&'a str>,
 }
 
 /// What the preconditions decide.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub enum Outcome {
+    /// Answer as if there were no preconditions.
     Proceed,
     /// 304.
     NotModified,
@@ -33,9 +42,17 @@ pub enum Outcome {
 }
 
 impl Conditions<'_> {
-    /// Evaluates the preconditions for an existing representation. `safe` is true for GET and
-    /// HEAD, the methods a 304 can answer.
-    pub fn evaluate(&self, v: Validators<'_>, safe: bool) -> Outcome {
+    /// Evaluates the preconditions of a GET or HEAD for an existing representation, in the
+    /// order of RFC 9110 §13.2.2:
+    ///
+    /// 1. `If-Match` (strong comparison) fails: 412;
+    /// 2. else, without `If-Match`, `If-Unmodified-Since` earlier than `Last-Modified`: 412;
+    /// 3. `If-None-Match` (weak comparison) matches: 304;
+    /// 4. else, without `If-None-Match`, `If-Modified-Since` not earlier than
+    ///    `Last-Modified`: 304;
+    /// 5. otherwise proceed. Unparseable dates are ignored, and a representation without
+    ///    `Last-Modified` never matches a date.
+    pub fn evaluate(&self, v: Validators<'_>) -> Outcome {
         if let Some(list) = self.if_match {
             if !matches_any(list, v.etag, Compare::Strong) {
                 return Outcome::PreconditionFailed;
@@ -47,15 +64,9 @@ impl Conditions<'_> {
         }
         if let Some(list) = self.if_none_match {
             if matches_any(list, v.etag, Compare::Weak) {
-                return if safe {
-                    Outcome::NotModified
-                } else {
-                    Outcome::PreconditionFailed
-                };
+                return Outcome::NotModified;
             }
-        } else if let (true, Some(date), Some(modified)) =
-            (safe, self.if_modified_since, v.last_modified)
-        {
+        } else if let (Some(date), Some(modified)) = (self.if_modified_since, v.last_modified) {
             if parse_date(date).is_some_and(|date| modified <= date) {
                 return Outcome::NotModified;
             }
@@ -148,19 +159,19 @@ mod tests {
             if_match: Some("\"x\", \"abc\""),
             ..Default::default()
         };
-        assert_eq!(c.evaluate(v(Some(T)), true), Outcome::Proceed);
+        assert_eq!(c.evaluate(v(Some(T))), Outcome::Proceed);
         let c = Conditions {
             if_match: Some("W/\"abc\""),
             ..Default::default()
         };
-        assert_eq!(c.evaluate(v(Some(T)), true), Outcome::PreconditionFailed);
+        assert_eq!(c.evaluate(v(Some(T))), Outcome::PreconditionFailed);
         let c = Conditions {
             if_match: Some("*"),
             if_unmodified_since: Some("Thu, 01 Jan 1970 00:00:00 GMT"),
             ..Default::default()
         };
         // If-Unmodified-Since is only looked at without If-Match.
-        assert_eq!(c.evaluate(v(Some(T)), true), Outcome::Proceed);
+        assert_eq!(c.evaluate(v(Some(T))), Outcome::Proceed);
     }
 
     #[test]
@@ -170,13 +181,13 @@ mod tests {
             if_unmodified_since: Some(&earlier),
             ..Default::default()
         };
-        assert_eq!(c.evaluate(v(Some(T)), true), Outcome::PreconditionFailed);
-        assert_eq!(c.evaluate(v(None), true), Outcome::Proceed);
+        assert_eq!(c.evaluate(v(Some(T))), Outcome::PreconditionFailed);
+        assert_eq!(c.evaluate(v(None)), Outcome::Proceed);
         let c = Conditions {
             if_unmodified_since: Some("yesterday"),
             ..Default::default()
         };
-        assert_eq!(c.evaluate(v(Some(T)), true), Outcome::Proceed);
+        assert_eq!(c.evaluate(v(Some(T))), Outcome::Proceed);
     }
 
     #[test]
@@ -192,8 +203,7 @@ mod tests {
                 if_none_match: Some(list),
                 ..Default::default()
             };
-            assert_eq!(c.evaluate(v(Some(T)), true), Outcome::NotModified, "{list}");
-            assert_eq!(c.evaluate(v(Some(T)), false), Outcome::PreconditionFailed);
+            assert_eq!(c.evaluate(v(Some(T))), Outcome::NotModified, "{list}");
         }
         let now = date(T);
         let c = Conditions {
@@ -201,7 +211,7 @@ mod tests {
             if_modified_since: Some(&now),
             ..Default::default()
         };
-        assert_eq!(c.evaluate(v(Some(T)), true), Outcome::Proceed);
+        assert_eq!(c.evaluate(v(Some(T))), Outcome::Proceed);
     }
 
     #[test]
@@ -216,17 +226,16 @@ mod tests {
                 if_modified_since: Some(&d),
                 ..Default::default()
             };
-            assert_eq!(c.evaluate(v(Some(T)), true), outcome);
-            // Never for files without Last-Modified, nor for unsafe methods.
-            assert_eq!(c.evaluate(v(None), true), Outcome::Proceed);
-            assert_eq!(c.evaluate(v(Some(T)), false), Outcome::Proceed);
+            assert_eq!(c.evaluate(v(Some(T))), outcome);
+            // Never for files without Last-Modified.
+            assert_eq!(c.evaluate(v(None)), Outcome::Proceed);
         }
         // The obsolete formats are dates too (RFC 9110 §5.6.7).
         let c = Conditions {
             if_modified_since: Some("Tuesday, 14-Nov-23 22:13:20 GMT"),
             ..Default::default()
         };
-        assert_eq!(c.evaluate(v(Some(T)), true), Outcome::NotModified);
+        assert_eq!(c.evaluate(v(Some(T))), Outcome::NotModified);
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! Choosing a precompressed sidecar (`X.br`, `X.zst`, `X.gz`) from `Accept-Encoding`.
 
+use crate::negotiate;
+
 /// A content coding we serve from a sidecar file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coding {
+    /// `br`, from `X.br`.
     Brotli,
+    /// `zstd`, from `X.zst`.
     Zstd,
+    /// `gzip`, from `X.gz`.
     Gzip,
 }
 
@@ -37,23 +42,7 @@ pub fn acceptable(accept: &str) -> impl Iterator<Item = Coding> {
     // q in thousandths, for each of Coding::ALL; None = not mentioned.
     let mut q: [Option<u16>; 3] = [None; 3];
     let mut wildcard: Option<u16> = None;
-    for element in accept.split(',') {
-        let mut parts = element.split(';');
-        let token = parts.next().unwrap_or("").trim();
-        if token.is_empty() {
-            continue;
-        }
-        let weight = parts
-            .find_map(|p| {
-                let (name, value) = p.split_once('=')?;
-                name.trim()
-                    .eq_ignore_ascii_case("q")
-                    .then(|| qvalue(value.trim()))
-            })
-            .unwrap_or(Some(1000));
-        let Some(weight) = weight else {
-            continue; // A malformed q makes the element meaningless; skip it.
-        };
+    for (token, weight) in negotiate::elements(accept) {
         if token == "*" {
             wildcard = Some(weight);
         } else if let Some(i) = Coding::ALL.iter().position(|c| matches(*c, token)) {
@@ -76,24 +65,6 @@ fn matches(coding: Coding, token: &str) -> bool {
     token.eq_ignore_ascii_case(coding.token())
         // RFC 9110 §8.4.1.3: x-gzip is gzip.
         || (coding == Coding::Gzip && token.eq_ignore_ascii_case("x-gzip"))
-}
-
-/// A qvalue (`0`, `0.5`, `1.000`; RFC 9110 §12.4.2) in thousandths.
-fn qvalue(s: &str) -> Option<u16> {
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let frac_value = frac
-        .bytes()
-        .chain(std::iter::repeat(b'0'))
-        .take(3)
-        .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
-    match int {
-        "0" => Some(frac_value),
-        "1" if frac_value == 0 => Some(1000),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -129,15 +100,5 @@ mod tests {
         assert!(list("*;q=0").is_empty());
         // Malformed q values don't count as acceptance.
         assert!(list("br;q=2, gzip;q=0.1234, zstd;q=x").is_empty());
-    }
-
-    #[test]
-    fn qvalues() {
-        assert_eq!(qvalue("0"), Some(0));
-        assert_eq!(qvalue("0.5"), Some(500));
-        assert_eq!(qvalue("1"), Some(1000));
-        assert_eq!(qvalue("1.0"), Some(1000));
-        assert_eq!(qvalue("1.5"), None);
-        assert_eq!(qvalue(".5"), None);
     }
 }

@@ -8,18 +8,8 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use crate::listing::Entry;
+use crate::policy::Symlinks;
 use crate::sys;
-
-/// Which symlinks may be followed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Symlinks {
-    /// Only those whose target's canonical path lies inside the root (the default).
-    Inside,
-    /// Any, as Go's `http.Dir` does.
-    Any,
-    /// None: a path through a symlink is not found.
-    Deny,
-}
 
 /// The served directory: canonicalised once at start-up and held open, so that every lookup
 /// is relative to it.
@@ -31,7 +21,9 @@ pub struct Root {
 
 /// An open file or directory under the root, with its metadata.
 pub struct Opened {
+    /// The open file or directory.
     pub file: File,
+    /// Its metadata, read from the open descriptor.
     pub meta: Metadata,
 }
 
@@ -86,6 +78,7 @@ impl Root {
         Ok(Root { path, dir, openat2 })
     }
 
+    /// The root's canonical path.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -1,12 +1,27 @@
 //! http-fileserver: a static-file HTTP server meant to be the only file in its container image.
 //!
-//! The binary is a thin shell around [`cli::main`]. The protocol logic lives in small modules
-//! of pure functions ([`target`], [`range`], [`conditional`], [`encoding`], [`content_type`],
-//! [`listing`]); [`site`] puts them together to answer a request; [`fs`] opens files under the
-//! root by the symlink policy; [`server`] runs it all on our copy of tiny_http.
+//! The binary is a thin shell around [`cli::main`]. A request takes this path through the
+//! modules:
+//!
+//! 1. [`server`] starts everything and handles signals; the vendored `tiny_http` accepts
+//!    connections, parses request heads and hands each request to [`site::Site::handle`];
+//! 2. [`site`] answers it, stage by stage: [`target`] turns the request target into a clean
+//!    path, [`policy`] decides what may be served, [`fs`] opens it under the root by the
+//!    symlink policy;
+//! 3. a directory becomes its index file or a [`listing`]; a file gets its
+//!    [`representation`] (content type from [`content_type`], ETag, dates), a precompressed
+//!    sidecar chosen by [`encoding`] through [`negotiate`], its preconditions checked by
+//!    [`conditional`], and its [`range`]s served whole or as [`byteranges`];
+//! 4. errors and redirects come from [`reply`]; the sent response is written to the
+//!    [`access_log`].
+//!
+//! [`config`] reads flags and environment variables, [`healthcheck`] is the probe command,
+//! [`timefmt`] formats dates, and `sys` holds the crate's few system calls.
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod access_log;
+pub mod byteranges;
 pub mod cli;
 pub mod conditional;
 pub mod config;
@@ -15,7 +30,11 @@ pub mod encoding;
 pub mod fs;
 pub mod healthcheck;
 pub mod listing;
+pub mod negotiate;
+pub mod policy;
 pub mod range;
+pub mod reply;
+pub mod representation;
 pub mod server;
 pub mod site;
 mod sys;

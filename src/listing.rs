@@ -14,7 +14,9 @@ pub struct Entry {
     pub name: Vec<u8>,
     /// A directory, or a symlink to one.
     pub is_dir: bool,
+    /// Size in bytes (0 for a directory).
     pub size: u64,
+    /// Last modification time.
     pub mtime: SystemTime,
 }
 
@@ -140,30 +142,6 @@ fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Whether `accept` (an `Accept` value) prefers JSON to HTML: it names `application/json` with
-/// a q above zero, and `text/html` with no higher q, if at all.
-pub fn wants_json(accept: &str) -> bool {
-    let (mut json, mut html) = (0.0f32, -1.0f32);
-    for element in accept.split(',') {
-        let mut parts = element.split(';');
-        let media = parts.next().unwrap_or("").trim();
-        let q = parts
-            .find_map(|p| {
-                let (k, v) = p.split_once('=')?;
-                k.trim()
-                    .eq_ignore_ascii_case("q")
-                    .then(|| v.trim().parse().ok())?
-            })
-            .unwrap_or(1.0);
-        if media.eq_ignore_ascii_case("application/json") {
-            json = q;
-        } else if media.eq_ignore_ascii_case("text/html") {
-            html = q;
-        }
-    }
-    json > 0.0 && json >= html
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,15 +194,5 @@ mod tests {
             "[{\"name\":\"a\\\"b\\u000a\",\"type\":\"file\",\"size\":3,\"mtime\":\"2023-11-14T22:13:20Z\"},\
              {\"name\":\"d\",\"type\":\"dir\",\"size\":3,\"mtime\":\"2023-11-14T22:13:20Z\"}]\n"
         );
-    }
-
-    #[test]
-    fn json_only_when_preferred() {
-        assert!(wants_json("application/json"));
-        assert!(wants_json("application/json, text/html;q=0.5"));
-        assert!(!wants_json("text/html,application/xhtml+xml,*/*;q=0.8"));
-        assert!(!wants_json("*/*"));
-        assert!(!wants_json("application/json;q=0"));
-        assert!(!wants_json("text/html, application/json;q=0.9"));
     }
 }

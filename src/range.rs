@@ -20,7 +20,9 @@ pub enum Ranges {
 /// A range of a file: `length` bytes from `start` (never empty).
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub struct ByteRange {
+    /// The first byte's offset.
     pub start: u64,
+    /// How many bytes, at least 1.
     pub length: u64,
 }
 
@@ -28,6 +30,30 @@ impl ByteRange {
     /// The last byte's offset, as `Content-Range` writes it.
     pub fn end(&self) -> u64 {
         self.start + self.length - 1
+    }
+
+    /// The `Content-Range` value of this range of a representation of `size` bytes.
+    pub fn content_range(self, size: u64) -> ContentRange {
+        ContentRange { range: self, size }
+    }
+}
+
+/// A `Content-Range` value: `bytes 0-499/1234` (RFC 9110 §14.4).
+#[derive(Debug, Clone, Copy)]
+pub struct ContentRange {
+    range: ByteRange,
+    size: u64,
+}
+
+impl std::fmt::Display for ContentRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "bytes {}-{}/{}",
+            self.range.start,
+            self.range.end(),
+            self.size
+        )
     }
 }
 
@@ -189,5 +215,14 @@ mod tests {
         );
         let ok = format!("bytes={}", vec!["0-0"; 32].join(","));
         assert!(matches!(parse(&ok, 100), Ranges::Satisfiable(r) if r.len() == 32));
+    }
+
+    #[test]
+    fn content_range_names_first_and_last_byte() {
+        let r = ByteRange {
+            start: 8,
+            length: 2,
+        };
+        assert_eq!(r.content_range(10).to_string(), "bytes 8-9/10");
     }
 }

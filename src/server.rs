@@ -1,13 +1,15 @@
 //! Start-up, the server's life, and shutdown on signals.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
-use std::path::Path;
-use std::sync::{mpsc, Arc};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
+use std::time::{Duration, Instant};
 
-use tiny_http::{Server, Settings};
+use tiny_http::{Server, Settings, Warning};
 
 use crate::access_log::AccessLog;
 use crate::config::Config;
@@ -15,64 +17,145 @@ use crate::fs::Root;
 use crate::site::Site;
 use crate::sys::Signals;
 
-/// Why the server couldn't start: one line for stderr.
+/// Why the server couldn't start: one line for stderr, exit code 1.
 #[derive(Debug)]
-pub struct StartError(String);
+pub struct StartError {
+    kind: StartErrorKind,
+}
+
+/// What kept the server from starting.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartErrorKind {
+    /// The root is missing, not a directory, or unreadable.
+    Root {
+        /// The root as configured.
+        path: PathBuf,
+        /// What opening it said.
+        source: io::Error,
+    },
+    /// The listening socket couldn't be bound.
+    Listen {
+        /// The address tried.
+        addr: SocketAddr,
+        /// What binding it said.
+        source: io::Error,
+    },
+    /// A part of the server couldn't be set up (signals, a thread, the access log).
+    Setup {
+        /// Which part, in a few words.
+        what: &'static str,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+impl StartError {
+    /// What kept the server from starting.
+    pub fn kind(&self) -> &StartErrorKind {
+        &self.kind
+    }
+
+    fn setup(what: &'static str) -> impl FnOnce(io::Error) -> StartError {
+        move |source| StartError {
+            kind: StartErrorKind::Setup { what, source },
+        }
+    }
+}
 
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match &self.kind {
+            StartErrorKind::Root { path, source } => {
+                let shown = path.display();
+                match source.kind() {
+                    io::ErrorKind::NotFound => {
+                        write!(f, "root directory '{shown}' does not exist")
+                    }
+                    io::ErrorKind::NotADirectory => {
+                        write!(f, "root '{shown}' is not a directory")
+                    }
+                    io::ErrorKind::PermissionDenied => {
+                        write!(f, "root directory '{shown}' is not readable")
+                    }
+                    _ => write!(f, "cannot open root directory '{shown}': {source}"),
+                }
+            }
+            StartErrorKind::Listen { addr, source } => {
+                write!(f, "cannot listen on {addr}: ")?;
+                match source.kind() {
+                    io::ErrorKind::AddrInUse => f.write_str("address already in use"),
+                    io::ErrorKind::AddrNotAvailable => f.write_str("no such local address"),
+                    io::ErrorKind::PermissionDenied => f.write_str("permission denied"),
+                    _ => write!(f, "{source}"),
+                }
+            }
+            StartErrorKind::Setup { what, source } => write!(f, "cannot {what}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            StartErrorKind::Root { source, .. }
+            | StartErrorKind::Listen { source, .. }
+            | StartErrorKind::Setup { source, .. } => Some(source),
+        }
     }
 }
 
 /// How the server ended.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Exit {
     /// A signal, and requests in flight were given their grace period: exit 0.
     Stopped,
-    /// A second signal during shutdown: exit at once, non-zero.
+    /// A second signal during shutdown: exit at once with 128 + the signal's number.
     Interrupted(i32),
     /// The server can no longer accept connections (the listener failed, or no thread can be
     /// started): exit non-zero so that the container is restarted.
-    Failed(String),
+    Failed(io::Error),
 }
 
 /// Serves `config` until a signal or a fatal error. `on_ready` is called with the bound address
-/// once the server accepts connections.
+/// once the server is fully started: accepting, with every thread of its own running.
 pub fn run(config: &Config, on_ready: impl FnOnce(SocketAddr, &Path)) -> Result<Exit, StartError> {
     // Before any thread exists, so that every thread inherits the mask and only `sigwait`
     // below ever sees these signals.
     let signals = Signals::block(&[libc::SIGTERM, libc::SIGINT])
-        .map_err(|e| StartError(format!("cannot block signals: {e}")))?;
+        .map_err(StartError::setup("block signals"))?;
 
-    let root = Root::new(&config.root).map_err(|e| root_error(&config.root, &e))?;
+    let root = Root::new(&config.root).map_err(|source| StartError {
+        kind: StartErrorKind::Root {
+            path: config.root.clone(),
+            source,
+        },
+    })?;
     let listener = listen(config)?;
     // Not fatal: the default queue works, only less well under bursts.
     let _ = crate::sys::set_backlog(&listener, 4096);
     let addr = listener
         .local_addr()
-        .map_err(|e| StartError(format!("cannot read the listening address: {e}")))?;
+        .map_err(StartError::setup("read the listening address"))?;
 
     let log = if config.access_log {
         let stdout: Box<dyn io::Write + Send> = Box::new(io::stdout());
-        Some(
-            AccessLog::start(stdout)
-                .map_err(|e| StartError(format!("cannot start the access log: {e}")))?,
-        )
+        Some(AccessLog::start(stdout).map_err(StartError::setup("start the access log"))?)
     } else {
         None
     };
     let root_path = root.path().to_path_buf();
     let site = Arc::new(Site::new(config, root, log.clone()));
 
+    raise_open_file_limit(config.max_connections);
     let mut settings = Settings::default();
     settings.max_connections = config.max_connections;
     settings.threads = config.threads.unwrap_or(0);
-    raise_open_file_limit(config.max_connections);
     settings.idle_timeout = config.idle_timeout;
     settings.head_timeout = config.head_timeout;
     settings.write_timeout = config.write_timeout;
     settings.error_headers = site.common_headers().to_vec();
+    settings.on_warning = Some(Arc::new(RateLimited::default().into_hook()));
     if let Some(log) = &log {
         let log = log.clone();
         settings.on_reject = Some(Arc::new(move |rejected| log.rejected(rejected)));
@@ -82,10 +165,11 @@ pub fn run(config: &Config, on_ready: impl FnOnce(SocketAddr, &Path)) -> Result<
         handler_site.handle(request)
     })
     .map(Arc::new)
-    .map_err(|e| StartError(format!("cannot start the server: {e}")))?;
-    on_ready(addr, &root_path);
+    .map_err(StartError::setup("start the server"))?;
 
-    let exit = supervise(&server, &signals, config);
+    let events = watch(&server, signals).map_err(StartError::setup("start a thread"))?;
+    on_ready(addr, &root_path);
+    let exit = supervise(&server, events, config.shutdown_grace);
     if let Some(log) = &log {
         log.flush();
     }
@@ -98,57 +182,46 @@ enum Event {
     Drained(bool),
 }
 
-/// Waits for a signal or a fatal error, and shuts down.
-fn supervise(server: &Arc<Server>, signals: &Signals, config: &Config) -> Exit {
-    let (events, next) = mpsc::channel();
-    let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
-        thread::Builder::new()
-            .name(name.into())
-            .stack_size(64 * 1024)
-            .spawn(f)
-    };
-    let signal_events = events.clone();
-    let signals = *signals;
-    let started = spawn(
-        "signals",
-        Box::new(move || loop {
-            if signal_events.send(Event::Signal(signals.wait())).is_err() {
-                return;
-            }
-        }),
-    )
-    .and_then(|_| {
-        let failures = events.clone();
-        let watched = Arc::clone(server);
-        spawn(
-            "watch",
-            Box::new(move || {
-                // With a handler, recv() returns only when accepting has stopped for good.
-                if let Err(e) = watched.recv() {
-                    let _ = failures.send(Event::Failed(e));
-                }
-            }),
-        )
-    });
-    if let Err(e) = started {
-        return Exit::Failed(format!("cannot start a thread: {e}"));
-    }
+type Events = (mpsc::Sender<Event>, mpsc::Receiver<Event>);
 
+/// Starts the threads that turn signals and a fatal failure of the server into events.
+fn watch(server: &Arc<Server>, signals: Signals) -> io::Result<Events> {
+    let (events, next) = mpsc::channel();
+    let signal_events = events.clone();
+    spawn("signals", move || loop {
+        if signal_events.send(Event::Signal(signals.wait())).is_err() {
+            return;
+        }
+    })?;
+    let watched = Arc::clone(server);
+    let failures = events.clone();
+    spawn("watch", move || {
+        let _ = failures.send(Event::Failed(watched.wait_failure()));
+    })?;
+    Ok((events, next))
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> io::Result<()> {
+    thread::Builder::new()
+        .name(name.into())
+        .stack_size(64 * 1024)
+        .spawn(f)
+        .map(drop)
+}
+
+/// Waits for a signal or a fatal error, and shuts down.
+fn supervise(server: &Arc<Server>, (events, next): Events, grace: Duration) -> Exit {
     let mut stopping = false;
     loop {
         match next.recv() {
             Ok(Event::Signal(signal)) if stopping => return Exit::Interrupted(signal),
             Ok(Event::Signal(_)) => {
                 stopping = true;
-                let drained = events.clone();
                 let stopped = Arc::clone(server);
-                let grace = config.shutdown_grace;
-                let spawned = spawn(
-                    "shutdown",
-                    Box::new(move || {
-                        let _ = drained.send(Event::Drained(stopped.shutdown(grace)));
-                    }),
-                );
+                let drained = events.clone();
+                let spawned = spawn("shutdown", move || {
+                    let _ = drained.send(Event::Drained(stopped.shutdown(grace)));
+                });
                 if spawned.is_err() {
                     return Exit::Stopped;
                 }
@@ -161,11 +234,43 @@ fn supervise(server: &Arc<Server>, signals: &Signals, config: &Config) -> Exit {
                 }
                 return Exit::Stopped;
             }
-            Ok(Event::Failed(e)) if !stopping => {
-                return Exit::Failed(format!("the server stopped accepting connections: {e}"))
-            }
+            Ok(Event::Failed(e)) if !stopping => return Exit::Failed(e),
             Ok(Event::Failed(_)) => {}
-            Err(_) => return Exit::Failed("internal event channel closed".into()),
+            Err(_) => return Exit::Failed(io::Error::other("internal event channel closed")),
+        }
+    }
+}
+
+/// Prints the server's warnings on stderr, at most one line per kind every 10 s, saying how
+/// many more came meanwhile: under attack they come thousands of times a second.
+#[derive(Default)]
+struct RateLimited {
+    last: Mutex<HashMap<std::mem::Discriminant<Warning>, (Instant, u64)>>,
+}
+
+const WARNING_INTERVAL: Duration = Duration::from_secs(10);
+
+impl RateLimited {
+    fn into_hook(self) -> impl Fn(&Warning) + Send + Sync {
+        move |warning| self.warn(warning)
+    }
+
+    fn warn(&self, warning: &Warning) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let entry = last
+            .entry(std::mem::discriminant(warning))
+            .or_insert((now - WARNING_INTERVAL * 2, 0));
+        if now.duration_since(entry.0) < WARNING_INTERVAL {
+            entry.1 += 1;
+            return;
+        }
+        let more = std::mem::take(&mut entry.1);
+        entry.0 = now;
+        drop(last);
+        match more {
+            0 => eprintln!("http-fileserver: {warning}"),
+            n => eprintln!("http-fileserver: {warning} ({n} more like it in the last 10 s)"),
         }
     }
 }
@@ -185,42 +290,27 @@ fn raise_open_file_limit(connections: usize) {
     }
 }
 
-fn root_error(root: &Path, err: &io::Error) -> StartError {
-    let shown = root.display();
-    StartError(match err.kind() {
-        io::ErrorKind::NotFound => format!("root directory '{shown}' does not exist"),
-        io::ErrorKind::NotADirectory => format!("root '{shown}' is not a directory"),
-        io::ErrorKind::PermissionDenied => format!("root directory '{shown}' is not readable"),
-        _ => format!("cannot open root directory '{shown}': {err}"),
-    })
-}
-
 /// Binds the listening socket: the configured address, or dual-stack `[::]`, falling back to
 /// `0.0.0.0` where the host has no IPv6.
 fn listen(config: &Config) -> Result<TcpListener, StartError> {
     let bind = |ip: IpAddr| {
         let addr = SocketAddr::new(ip, config.port);
-        TcpListener::bind(addr).map_err(|e| (addr, e))
+        TcpListener::bind(addr).map_err(|source| StartError {
+            kind: StartErrorKind::Listen { addr, source },
+        })
     };
-    let result = match config.bind {
+    match config.bind {
         Some(ip) => bind(ip),
-        None => bind(Ipv6Addr::UNSPECIFIED.into()).or_else(|(addr, e)| match e.raw_os_error() {
-            Some(libc::EAFNOSUPPORT | libc::EADDRNOTAVAIL | libc::EPROTONOSUPPORT) => {
+        None => bind(Ipv6Addr::UNSPECIFIED.into()).or_else(|err| match &err.kind {
+            StartErrorKind::Listen { source, .. }
+                if matches!(
+                    source.raw_os_error(),
+                    Some(libc::EAFNOSUPPORT | libc::EADDRNOTAVAIL | libc::EPROTONOSUPPORT)
+                ) =>
+            {
                 bind(Ipv4Addr::UNSPECIFIED.into())
             }
-            _ => Err((addr, e)),
+            _ => Err(err),
         }),
-    };
-    result.map_err(|(addr, e)| {
-        StartError(match e.kind() {
-            io::ErrorKind::AddrInUse => format!("cannot listen on {addr}: address already in use"),
-            io::ErrorKind::AddrNotAvailable => {
-                format!("cannot listen on {addr}: no such local address")
-            }
-            io::ErrorKind::PermissionDenied => {
-                format!("cannot listen on {addr}: permission denied")
-            }
-            _ => format!("cannot listen on {addr}: {e}"),
-        })
-    })
+    }
 }

@@ -141,15 +141,6 @@ impl RequestPath<'_> {
         let trimmed = self.decoded.strip_suffix(b"/").unwrap_or(&self.decoded);
         trimmed.rsplit(|&b| b == b'/').next().unwrap_or(b"")
     }
-
-    /// Whether a segment of the clean path starts with `.`, except `.well-known` as the first
-    /// segment (ACME challenges and security.txt live there).
-    pub fn has_dot_segment(&self) -> bool {
-        self.clean
-            .split(|&b| b == b'/')
-            .enumerate()
-            .any(|(i, segment)| segment.starts_with(b".") && !(i == 0 && segment == b".well-known"))
-    }
 }
 
 #[cfg(test)]
@@ -217,15 +208,5 @@ mod tests {
         assert!(path("/a/b/").has_trailing_slash());
         assert_eq!(path("/a/q%3Fdir").last_segment(), b"q?dir");
         assert_eq!(path("/a/.").last_segment(), b".");
-    }
-
-    #[test]
-    fn dot_segments() {
-        assert!(path("/.git/config").has_dot_segment());
-        assert!(path("/a/.env").has_dot_segment());
-        assert!(!path("/.well-known/security.txt").has_dot_segment());
-        assert!(path("/a/.well-known/x").has_dot_segment());
-        assert!(path("/.well-known/.x").has_dot_segment());
-        assert!(!path("/a/b.c").has_dot_segment());
     }
 }

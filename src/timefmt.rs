@@ -1,23 +1,29 @@
-//! UTC timestamps for the access log and JSON listings, without a date-time crate.
+//! UTC timestamps for the access log and listings, without a date-time crate.
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch.
-pub fn rfc3339(secs: u64) -> String {
+use std::fmt::Write as _;
+
+/// Appends `YYYY-MM-DDTHH:MM:SSZ` for `secs` since the epoch, or `…SS.mmmZ` with `millis`.
+pub fn push_rfc3339(out: &mut String, secs: u64, millis: Option<u32>) {
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let t = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
         t / 3600,
         t / 60 % 60,
         t % 60
-    )
+    );
+    if let Some(ms) = millis {
+        let _ = write!(out, ".{ms:03}");
+    }
+    out.push('Z');
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-pub fn rfc3339_millis(secs: u64, millis: u32) -> String {
-    let mut s = rfc3339(secs);
-    s.pop();
-    s.push_str(&format!(".{millis:03}Z"));
-    s
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch.
+pub fn rfc3339(secs: u64) -> String {
+    let mut out = String::with_capacity(20);
+    push_rfc3339(&mut out, secs, None);
+    out
 }
 
 /// Year, month, day of a day number counted from 1970-01-01 (Howard Hinnant's algorithm).
@@ -44,6 +50,8 @@ mod tests {
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
-        assert_eq!(rfc3339_millis(1_700_000_000, 7), "2023-11-14T22:13:20.007Z");
+        let mut s = String::new();
+        push_rfc3339(&mut s, 1_700_000_000, Some(7));
+        assert_eq!(s, "2023-11-14T22:13:20.007Z");
     }
 }

@@ -42,7 +42,7 @@ fn check(raw: &str) {
     // The helpers used for redirects and policy don't panic.
     let _ = path.has_trailing_slash();
     let _ = path.last_segment();
-    let _ = path.has_dot_segment();
+    let _ = http_fileserver::policy::Dotfiles::Hide.hides_path(clean);
 
     // Idempotence: `/` + every byte of the clean path as %XX (slashes kept) cleans to itself.
     let mut again = String::from("/");

@@ -1,46 +1,91 @@
-//! One connection: read a head, hand the request over, write the response, repeat while the
-//! next request is already here; then back to the epoll set ([`crate::util::Pollers`]).
+//! One connection: read a head, run the handler, send the response, repeat while the next
+//! request is already here; then back to the epoll set ([`crate::util::Pollers`]), to wait for
+//! the next request or, if the client isn't taking the response, for room to send the rest.
 //!
 //! Upstream 0.12.0 parsed requests on a connection thread and wrote responses on whichever
-//! `recv()` worker took them, with channels between the two for every request. A client that
-//! stopped reading, or announced a body and never sent it, then blocked a shared worker, and
-//! every request paid two thread switches. Here the thread that takes a ready connection reads
-//! the head, runs the handler (or waits for the `recv()` worker to answer), and writes the
-//! response; a thread that must wait for its client hands its other work over first, so a slow
-//! client stalls only itself and is cut off by the timeouts in [`Settings`].
+//! `recv()` worker took them, with channels between the two for every request; a client that
+//! stopped reading blocked a shared worker. Here the thread that takes a ready connection
+//! reads the head, runs the handler and sends the response; what the socket can't take at
+//! once waits with the connection in the epoll set, holding no thread.
 
-use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
-use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::connection::Connection;
 use crate::core::Core;
-use crate::head::{self, Framing, Head, HeadError};
-use crate::response::Sink;
+use crate::head::{self, Field, Framing, Head, HeadError};
+use crate::response::{write_head, Body, Persistence, Response};
 use crate::settings::{timeout, Rejected, Settings};
 use crate::util::{ReadBuf, WriteBuf};
+use crate::write::Outgoing;
 use crate::Request;
 
-/// Where a connection is in its life; read by the registry to pick connections to close.
-pub(crate) mod state {
+/// Where a connection is in its life. The registry reads it to choose connections to close,
+/// and each step is taken with a compare-and-swap, so that the registry closing a connection
+/// and a thread taking it can never both win.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
     /// Waiting in the epoll set for the first byte of a request, with no thread.
-    pub const IDLE: u8 = 0;
+    Idle = 0,
     /// A thread is reading a head.
-    pub const READING: u8 = 1;
-    /// A request is being handled.
-    pub const HANDLING: u8 = 2;
-    /// Closed by the registry (eviction or shutdown); the thread stops at its next step.
-    pub const CLOSED: u8 = 3;
+    Reading = 1,
+    /// The handler is running.
+    Handling = 2,
+    /// A thread is sending the rest of a response.
+    Writing = 3,
+    /// Waiting in the epoll set for room to send the rest of a response, with no thread.
+    WaitingToWrite = 4,
+    /// Closed by the registry (eviction, timeout, shutdown); a thread stops at its next step.
+    Closed = 5,
 }
 
-/// A connection, shared between its thread, the request being handled and the registry.
+impl Phase {
+    fn from_u8(n: u8) -> Phase {
+        match n {
+            0 => Phase::Idle,
+            1 => Phase::Reading,
+            2 => Phase::Handling,
+            3 => Phase::Writing,
+            4 => Phase::WaitingToWrite,
+            _ => Phase::Closed,
+        }
+    }
+
+    /// Phases in which the connection has no thread: whoever closes it must unregister it.
+    pub(crate) fn is_threadless(self) -> bool {
+        matches!(self, Phase::Idle | Phase::WaitingToWrite)
+    }
+}
+
+/// A [`Phase`] shared between threads.
+pub(crate) struct AtomicPhase(AtomicU8);
+
+impl AtomicPhase {
+    fn new(phase: Phase) -> AtomicPhase {
+        AtomicPhase(AtomicU8::new(phase as u8))
+    }
+
+    pub(crate) fn load(&self) -> Phase {
+        Phase::from_u8(self.0.load(Ordering::SeqCst))
+    }
+
+    /// Moves from `from` to `to`; false if the phase was something else (closed meanwhile).
+    pub(crate) fn step(&self, from: Phase, to: Phase) -> bool {
+        self.0
+            .compare_exchange(from as u8, to as u8, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+}
+
+/// A connection, shared between the thread serving it, the request being handled and the
+/// registry.
 pub(crate) struct Client {
     pub(crate) stream: Connection,
-    pub(crate) remote_addr: Option<SocketAddr>,
+    pub(crate) remote_addr: SocketAddr,
     pub(crate) core: Arc<Core>,
     pub(crate) slot: usize,
     /// Names the connection in the epoll set: its slot and the slot's serial number.
@@ -48,9 +93,9 @@ pub(crate) struct Client {
     /// Whether the connection has been added to the epoll set (then it is re-armed).
     pub(crate) watched: AtomicBool,
     io: Mutex<Io>,
-    state: AtomicU8,
-    /// When the current state began, in milliseconds since the server started; in READING,
-    /// when the head's first byte arrived.
+    phase: AtomicPhase,
+    /// When the current phase began, in milliseconds since the server started: in READING,
+    /// when the head's first byte arrived; in WAITING_TO_WRITE, when bytes last went out.
     since: AtomicU64,
 }
 
@@ -58,23 +103,21 @@ pub(crate) struct Client {
 #[derive(Default)]
 pub(crate) struct Io {
     pub(crate) rbuf: ReadBuf,
+    /// The header fields of the current request (lent to it; kept for the next one).
+    pub(crate) fields: Vec<Field>,
     pub(crate) wbuf: WriteBuf,
-    /// What is left of the current request's body.
-    pub(crate) body: BodyLeft,
+    /// The response being sent, when the socket couldn't take all of it yet.
+    pub(crate) outgoing: Option<Outgoing>,
+    /// The current request came with a body, which is never read: the connection closes
+    /// after the response (the body could hold anything, even what looks like a request).
+    pub(crate) unread_body: bool,
+    /// The handler answered the current request.
+    pub(crate) responded: bool,
     /// The connection closes after the current exchange.
     pub(crate) close: bool,
 }
 
-#[derive(Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BodyLeft {
-    #[default]
-    Nothing,
-    Bytes(u64),
-    /// A chunked body not read to its end.
-    Chunked,
-}
-
-/// Why the loop stops reading.
+/// Why reading a head stopped.
 enum Stop {
     /// Nothing more to read for now: back to the epoll set.
     Park,
@@ -86,17 +129,25 @@ enum Stop {
     Timeout,
 }
 
+/// What the thread does with the connection once it stops serving it.
+enum End {
+    /// Back to the epoll set, to wait for the next request.
+    Park,
+    /// Left in the epoll set waiting for room to write; no longer this thread's.
+    Detached,
+    /// Close it.
+    Close,
+}
+
 impl Client {
     pub(crate) fn new(
         stream: Connection,
-        remote_addr: Option<SocketAddr>,
+        remote_addr: SocketAddr,
         core: Arc<Core>,
         slot: usize,
         token: u64,
     ) -> Client {
         let since = core.millis();
-        // The idle timeout also bounds each wait for a request body.
-        stream.set_read_timeout(timeout(core.settings.idle_timeout));
         stream.set_write_timeout(timeout(core.settings.write_timeout));
         Client {
             stream,
@@ -106,7 +157,7 @@ impl Client {
             token,
             watched: AtomicBool::new(false),
             io: Mutex::new(Io::default()),
-            state: AtomicU8::new(state::IDLE),
+            phase: AtomicPhase::new(Phase::Idle),
             since: AtomicU64::new(since),
         }
     }
@@ -117,18 +168,9 @@ impl Client {
         self.io.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn state(&self) -> (u8, u64) {
-        (
-            self.state.load(Ordering::SeqCst),
-            self.since.load(Ordering::Relaxed),
-        )
-    }
-
-    /// Moves from `from` to `to`; fails if the registry closed the connection meanwhile.
-    fn enter(&self, from: u8, to: u8) -> bool {
-        self.state
-            .compare_exchange(from, to, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
+    /// The phase, and when it began.
+    pub(crate) fn phase(&self) -> (Phase, u64) {
+        (self.phase.load(), self.since.load(Ordering::Relaxed))
     }
 
     /// Time since the current head's first byte, to the millisecond.
@@ -137,20 +179,17 @@ impl Client {
         Duration::from_millis(self.core.millis().saturating_sub(since))
     }
 
-    /// Stamps the start of a state the registry looks at the age of (IDLE, READING).
+    /// Stamps the start of a phase the registry looks at the age of.
     fn stamp(&self) {
         self.since.store(self.core.millis(), Ordering::Relaxed);
     }
 
-    /// Called by the registry: closes the connection if it is still in state `from`. Closing
-    /// an IDLE connection makes the caller its owner, who must remove it from the registry.
-    pub(crate) fn close_if(&self, from: u8) -> bool {
-        let closed = self
-            .state
-            .compare_exchange(from, state::CLOSED, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok();
+    /// Called by the registry: closes the connection if it is still in phase `from`. Closing
+    /// a threadless connection makes the caller its owner, who must unregister it.
+    pub(crate) fn close_if(&self, from: Phase) -> bool {
+        let closed = self.phase.step(from, Phase::Closed);
         if closed {
-            // Wakes the thread out of its blocking read.
+            // Wakes a thread out of a blocking read.
             let _ = self.stream.shutdown(Shutdown::Both);
         }
         closed
@@ -160,34 +199,80 @@ impl Client {
         &self.core.settings
     }
 
-    /// Sends an interim `100 Continue`, for a handler about to read the body.
-    pub(crate) fn send_continue(&self) -> io::Result<()> {
-        let mut io = self.lock_io();
-        io.wbuf
-            .write_to(b"HTTP/1.1 100 Continue\r\n\r\n", &self.stream)?;
-        io.wbuf.flush_to(&self.stream)
+    /// Whether the connection must close after the response being written: the client asked,
+    /// the server is shutting down, or the request's body wasn't read.
+    fn must_close(&self, io: &Io, client_asked: bool) -> bool {
+        client_asked || io.close || io.unread_body || self.core.is_closing()
     }
 
-    /// Whether the connection must close after the response being written: the client asked,
-    /// the server is shutting down, or the body wasn't read (it could hold anything, and
-    /// draining it on the client's schedule would tie up this thread).
-    pub(crate) fn must_close(&self, io: &Io, client_asked: bool) -> bool {
-        client_asked || io.close || io.body != BodyLeft::Nothing || self.core.is_closing()
+    /// Takes back the buffers the request `head` borrowed, and sends `response` to it; what
+    /// the socket can't take now is kept to be sent when it can.
+    pub(crate) fn respond(&self, head: &Head, lent: Lent, mut response: Response) {
+        let mut io = self.lock_io();
+        let Lent { mut buf, fields } = lent;
+        buf.consume(head.len);
+        io.rbuf = buf;
+        io.fields = fields;
+        io.responded = true;
+        let close = self.must_close(&io, head.close);
+        let persistence = if close {
+            Persistence::Close
+        } else if head.keep_alive_1_0 {
+            Persistence::KeepAlive
+        } else {
+            Persistence::Default
+        };
+        io.close |= close;
+        let framed = !response.has_no_framing();
+        let body = std::mem::replace(&mut response.body, Body::Empty);
+        let body_len = framed.then(|| body.len());
+        let io = &mut *io;
+        let pending_before = io.wbuf.pending().len();
+        write_head(
+            io.wbuf.vec(),
+            head.version,
+            response.status,
+            &response.headers,
+            body_len,
+            persistence,
+        );
+        let head_len = (io.wbuf.pending().len() - pending_before) as u64;
+        let send_body = framed && head.method != crate::Method::Head;
+        let body = if send_body { body } else { Body::Empty };
+        let mut out = Outgoing::new(body, head_len, response.on_complete.take());
+        match out.pump(&mut io.wbuf, &self.stream) {
+            Ok(true) => out.finish(true),
+            Ok(false) => io.outgoing = Some(out),
+            // The client went away or the file shrank: nothing more can be sent.
+            Err(_) => {
+                io.close = true;
+                out.finish(false);
+            }
+        }
     }
 }
 
-/// Serves a connection the epoll set reported readable: its requests, as long as the next
-/// one is already here; then puts it back into the set, or closes it.
+/// Serves a connection the epoll set reported ready: the next request of an idle one, or the
+/// rest of the response of one that was waiting for room.
 pub(crate) fn serve_ready(client: Arc<Client>) {
-    // Stamped first: in READING with the time it went idle, the connection would look like a
-    // head arriving for ages, and be the first to go when the cap needs room.
-    client.stamp();
-    if !client.enter(state::IDLE, state::READING) {
-        // Closed meanwhile, by whoever removed it from the registry.
-        return;
-    }
+    let start = match client.phase.load() {
+        Phase::Idle => {
+            // Stamped first: in READING with the time it went idle, the connection would look
+            // like a head arriving for ages, and be the first to go when the cap needs room.
+            client.stamp();
+            if !client.phase.step(Phase::Idle, Phase::Reading) {
+                return;
+            }
+            Phase::Reading
+        }
+        Phase::WaitingToWrite if client.phase.step(Phase::WaitingToWrite, Phase::Writing) => {
+            Phase::Writing
+        }
+        // Closed meanwhile by whoever unregistered it, or an event from a former phase.
+        _ => return,
+    };
     /// Unregisters the connection however serving ends, a panicking handler included, unless
-    /// it goes back to the epoll set.
+    /// it stays in the epoll set.
     struct Release<'a>(Option<&'a Arc<Client>>);
     impl Drop for Release<'_> {
         fn drop(&mut self) {
@@ -197,31 +282,34 @@ pub(crate) fn serve_ready(client: Arc<Client>) {
         }
     }
     let mut release = Release(Some(&client));
-    if serve(&client) {
+    let end = serve(&client, start);
+    if !matches!(end, End::Close) {
         release.0 = None;
-        drop(release);
-        park(client);
-        return;
     }
     drop(release);
-    // Dropping the last reference closes the socket; if something else still holds one (a
-    // handler keeping an upgraded stream), end the connection for the peer now.
-    if Arc::strong_count(&client) > 1 {
-        let _ = client.stream.shutdown(Shutdown::Both);
+    match end {
+        End::Park => park(client),
+        End::Detached => {}
+        End::Close => {
+            // Dropping the last reference closes the socket; if something still holds one
+            // (a request a handler kept), end the connection for the peer now.
+            if Arc::strong_count(&client) > 1 {
+                let _ = client.stream.shutdown(Shutdown::Both);
+            }
+        }
     }
 }
 
 /// Returns the connection, idle, to the epoll set. From the moment it is IDLE the registry
 /// may close it, and once it is back in the set any poller may take it.
 fn park(client: Arc<Client>) {
+    {
+        let mut io = client.lock_io();
+        io.rbuf.release();
+        io.wbuf.release();
+    }
     client.stamp();
-    let parked = client
-        .state
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |st| {
-            (st != state::CLOSED).then_some(state::IDLE)
-        })
-        .is_ok();
-    if !parked {
+    if !client.phase.step(Phase::Reading, Phase::Idle) {
         // Closed by the registry while READING: ours to remove.
         client.core.registry.remove(&client);
         return;
@@ -229,133 +317,199 @@ fn park(client: Arc<Client>) {
     let watched = !client.core.is_closing() && client.core.pollers.watch(&client).is_ok();
     // Shutting down (`close_waiting` may have run before we were IDLE), or epoll can't take
     // it: close it, unless the registry just did.
-    if !watched && client.close_if(state::IDLE) {
+    if !watched && client.close_if(Phase::Idle) {
         client.core.registry.remove(&client);
     }
 }
 
-/// Answers requests until the connection has nothing more to read for now (true: park it) or
-/// must close (false).
-fn serve(client: &Arc<Client>) -> bool {
+/// Leaves the connection in the epoll set until the socket can take more of the response.
+fn wait_to_write(client: &Arc<Client>, from: Phase) -> End {
+    client.stamp();
+    if !client.phase.step(from, Phase::WaitingToWrite) {
+        return End::Close;
+    }
+    if client.core.pollers.watch_writable(client).is_err() && client.close_if(Phase::WaitingToWrite)
+    {
+        return End::Close;
+    }
+    End::Detached
+}
+
+/// Serves the connection from phase `start` (READING or WRITING) until it has nothing more
+/// to do for now.
+fn serve(client: &Arc<Client>, start: Phase) -> End {
+    if start == Phase::Writing {
+        if !resume_writing(client) {
+            return wait_to_write(client, Phase::Writing);
+        }
+        if let Some(end) = after_response(client, Phase::Writing) {
+            return end;
+        }
+    }
     loop {
         let head = match read_head(client) {
             Ok(head) => head,
-            Err(Stop::Park) => return true,
-            Err(Stop::Quietly) => return false,
+            Err(Stop::Park) => return End::Park,
+            Err(Stop::Quietly) => return End::Close,
             Err(Stop::Reject(err)) => {
                 reject(client, err.status());
-                return false;
+                return End::Close;
             }
             Err(Stop::Timeout) => {
                 reject(client, 408);
-                return false;
+                return End::Close;
             }
         };
-        if !client.enter(state::READING, state::HANDLING) {
-            return false;
+        if !client.phase.step(Phase::Reading, Phase::Handling) || !handle(client, head) {
+            return End::Close;
         }
-        {
-            let mut io = client.lock_io();
-            io.body = match head.framing {
-                Framing::None => BodyLeft::Nothing,
-                Framing::Length(n) => BodyLeft::Bytes(n),
-                Framing::Chunked => BodyLeft::Chunked,
-            };
+        if client.lock_io().outgoing.is_some() {
+            return wait_to_write(client, Phase::Handling);
         }
-        let client_asked_close = head.close;
-        client
-            .core
-            .dispatch(Request::from_client(head, Arc::clone(client)));
-        let io = client.lock_io();
-        if client_asked_close || io.close || client.core.is_closing() {
-            return false;
-        }
-        // The client has hardly had time to send its next request: don't try to read it (the
-        // read would fail with EAGAIN), wait for it in the epoll set.
-        if io.rbuf.data().is_empty() {
-            return true;
-        }
-        drop(io);
-        // The next request is already buffered (pipelined): its head starts now.
-        client.stamp();
-        if !client.enter(state::HANDLING, state::READING) {
-            return false;
+        if let Some(end) = after_response(client, Phase::Handling) {
+            return end;
         }
     }
 }
 
-/// Reads and parses the next request head, in state READING (stamped when it began). With
+/// Runs the handler on the request whose head was just read; false if it kept the request
+/// without answering.
+fn handle(client: &Arc<Client>, head: Head) -> bool {
+    let lent = {
+        let mut io = client.lock_io();
+        io.unread_body = head.framing != Framing::None;
+        io.responded = false;
+        Lent {
+            buf: std::mem::take(&mut io.rbuf),
+            fields: std::mem::take(&mut io.fields),
+        }
+    };
+    client
+        .core
+        .dispatch(Request::new(head, lent, Arc::clone(client)));
+    let responded = client.lock_io().responded;
+    if !responded {
+        client.settings().warn(crate::Warning::Internal(
+            "a handler kept a request without answering it; its connection was closed".into(),
+        ));
+    }
+    responded
+}
+
+/// After a response went out whole: `None` to read the next request (already buffered), or
+/// how to end.
+fn after_response(client: &Client, from: Phase) -> Option<End> {
+    let io = client.lock_io();
+    if io.close || client.core.is_closing() {
+        return Some(End::Close);
+    }
+    // The client has hardly had time to send its next request: don't try to read it (the
+    // read would fail with EAGAIN), wait for it in the epoll set.
+    if io.rbuf.data().is_empty() {
+        drop(io);
+        return if client.phase.step(from, Phase::Reading) {
+            Some(End::Park)
+        } else {
+            Some(End::Close)
+        };
+    }
+    drop(io);
+    // The next request is already buffered (pipelined): its head starts now.
+    client.stamp();
+    if !client.phase.step(from, Phase::Reading) {
+        return Some(End::Close);
+    }
+    None
+}
+
+/// Sends more of the pending response; false if the socket is full again.
+fn resume_writing(client: &Client) -> bool {
+    let mut io = client.lock_io();
+    let io = &mut *io;
+    let Some(out) = io.outgoing.as_mut() else {
+        return true;
+    };
+    let result = out.pump(&mut io.wbuf, &client.stream);
+    match result {
+        Ok(false) => false,
+        Ok(true) => {
+            if let Some(out) = io.outgoing.take() {
+                out.finish(true);
+            }
+            true
+        }
+        Err(_) => {
+            io.close = true;
+            // Dropping it tells its hook the response was cut off.
+            io.outgoing = None;
+            true
+        }
+    }
+}
+
+/// Reads and parses the next request head, in phase READING (stamped when it began). With
 /// nothing buffered, reads only what has arrived (nothing: [`Stop::Park`]); once part of a head
 /// is here, waits for the rest up to the head timeout (and size limit).
 fn read_head(client: &Client) -> Result<Head, Stop> {
     let settings = client.settings();
     let mut io = client.lock_io();
+    let io = &mut *io;
     let mut scanned = 0;
     let mut deadline: Option<Instant> = None;
-    let result = loop {
+    loop {
         if scanned == 0 {
             let skip = head::leading_empty_lines(io.rbuf.data());
             io.rbuf.consume(skip);
         }
         let data = io.rbuf.data();
         if let Some(end) = head::find_end(data, scanned) {
-            match head::parse(&data[..end], settings.max_headers) {
-                Ok(head) => {
-                    io.rbuf.consume(end);
-                    break Ok(head);
-                }
+            return match head::parse(&data[..end], settings.max_headers, &mut io.fields) {
+                Ok(head) => Ok(head),
                 // Left in the buffer for the rejection's report.
-                Err(err) => break Err(Stop::Reject(err)),
-            }
+                Err(err) => Err(Stop::Reject(err)),
+            };
         }
         if data.len() >= settings.max_head_bytes {
             let line_ended = data.contains(&b'\n');
-            break Err(Stop::Reject(if line_ended {
+            return Err(Stop::Reject(if line_ended {
                 HeadError::TooLarge
             } else {
                 HeadError::UriTooLong
             }));
         }
         if !data.contains(&b'\n') && head::hopeless_start(data) {
-            break Err(Stop::Reject(HeadError::Bad("not an HTTP/1 request")));
+            return Err(Stop::Reject(HeadError::Bad("not an HTTP/1 request")));
         }
         scanned = data.len().saturating_sub(3);
-        if data.is_empty() {
+        let filled = if data.is_empty() {
             // Between requests: take what has arrived, if anything.
             match io
                 .rbuf
                 .fill(Arrived(&client.stream), settings.max_head_bytes)
             {
-                Ok(0) => break Err(Stop::Quietly),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Err(Stop::Park),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break Err(Stop::Quietly),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(Stop::Park),
+                other => other,
             }
-            continue;
-        }
-        if let Some(limit) = timeout(settings.head_timeout) {
-            let deadline = *deadline.get_or_insert_with(|| Instant::now() + limit);
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left < Duration::from_millis(1) {
-                break Err(Stop::Timeout);
+        } else {
+            if let Some(limit) = timeout(settings.head_timeout) {
+                let deadline = *deadline.get_or_insert_with(|| Instant::now() + limit);
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left < Duration::from_millis(1) {
+                    return Err(Stop::Timeout);
+                }
+                client.stream.set_read_timeout(Some(left));
             }
-            client.stream.set_read_timeout(Some(left));
-        }
-        match io.rbuf.fill(&client.stream, settings.max_head_bytes) {
-            Ok(0) => break Err(Stop::Quietly),
+            io.rbuf
+                .fill(Waiting(&client.stream), settings.max_head_bytes)
+        };
+        match filled {
+            Ok(0) => return Err(Stop::Quietly),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if is_timeout(&e) => break Err(Stop::Timeout),
-            Err(_) => break Err(Stop::Quietly),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(Stop::Timeout),
+            Err(_) => return Err(Stop::Quietly),
         }
-    };
-    if deadline.is_some() {
-        client
-            .stream
-            .set_read_timeout(timeout(settings.idle_timeout));
     }
-    result
 }
 
 /// Reads from the connection without waiting.
@@ -367,22 +521,23 @@ impl Read for Arrived<'_> {
     }
 }
 
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
+/// Reads from the connection, waiting up to its read timeout.
+struct Waiting<'a>(&'a Connection);
+
+impl Read for Waiting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read_waiting(buf)
+    }
 }
 
 /// Answers a request we refuse with `status`, then closes gently: stop writing, read what the
 /// client is still sending for a moment, so that the close doesn't reset the connection and
 /// destroy the response before the client has read it.
 fn reject(client: &Client, status: u16) {
-    let mut io = client.lock_io();
+    let io = client.lock_io();
     let settings = client.settings();
     let (response, body_bytes) = crate::response::error_response(status, &settings.error_headers);
-    let sent = io.wbuf.write_to(&response, &client.stream).is_ok()
-        && io.wbuf.flush_to(&client.stream).is_ok();
+    let sent = client.stream.write_all_waiting(&response).is_ok();
     if let Some(hook) = &settings.on_reject {
         let data = io.rbuf.data();
         let line_end = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
@@ -410,209 +565,16 @@ pub(crate) fn linger(stream: &Connection) {
     let mut budget = 256 * 1024;
     let started = Instant::now();
     while budget > 0 && started.elapsed() < Duration::from_millis(500) {
-        match (&*stream).read(&mut sink) {
+        match stream.read_waiting(&mut sink) {
             Ok(0) | Err(_) => break,
             Ok(n) => budget -= n.min(budget),
         }
     }
 }
 
-/// The buffered writer responses go through.
-pub(crate) struct Out<'a> {
-    pub(crate) buf: &'a mut WriteBuf,
-    pub(crate) stream: &'a Connection,
-}
-
-impl Write for Out<'_> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.write_to(data, self.stream)?;
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.buf.flush_to(self.stream)
-    }
-}
-
-fn short_body() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::UnexpectedEof,
-        "response body shorter than its Content-Length",
-    )
-}
-
-impl Sink for Out<'_> {
-    /// Sends exactly `len` bytes from `reader`; a reader that ends early is an error (the
-    /// response would be mis-framed), and bytes past `len` are never read.
-    fn copy_exact<Rd: Read>(&mut self, mut reader: Rd, len: u64) -> io::Result<()> {
-        let mut left = len;
-        while left > 0 {
-            if self.buf.is_full() {
-                self.buf.flush_to(self.stream)?;
-            }
-            let spare = self.buf.spare();
-            let want = spare.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            let n = match reader.read(&mut spare[..want]) {
-                Ok(0) => return Err(short_body()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            self.buf.advance(n);
-            left -= n as u64;
-        }
-        Ok(())
-    }
-
-    /// Sends `len` bytes of `file` from `offset`: a body that fits in the buffer after the head
-    /// goes out with it in one send; a larger one with sendfile(2).
-    fn send_file(&mut self, file: &File, offset: u64, len: u64) -> io::Result<()> {
-        if len <= self.buf.spare().len() as u64 {
-            return self.copy_exact(FileAt { file, pos: offset }, len);
-        }
-        let fd = self.stream.raw_fd();
-        let mut head = self.buf.take_pending();
-        while !head.is_empty() {
-            match crate::sys::send_more(fd, head) {
-                Ok(n) => head = &head[n..],
-                Err(e) if e.kind() == io::ErrorKind::Unsupported => {
-                    (&*self.stream).write_all(head)?;
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.stream.wait_writable()?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let (mut pos, end) = (offset, offset + len);
-        while pos < end {
-            let left = usize::try_from(end - pos).unwrap_or(usize::MAX);
-            match crate::sys::sendfile(fd, file, &mut pos, left) {
-                Ok(0) => return Err(short_body()),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.stream.wait_writable()?,
-                Err(e)
-                    if pos == offset
-                        && matches!(
-                            e.kind(),
-                            io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-                        ) =>
-                {
-                    // The file system can't sendfile: copy through the buffer instead.
-                    return self.copy_exact(FileAt { file, pos: offset }, len);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Reads a file from a position with pread(2), leaving the file's own offset alone.
-pub(crate) struct FileAt<'a> {
-    pub(crate) file: &'a File,
-    pub(crate) pos: u64,
-}
-
-impl Read for FileAt<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.file.read_at(buf, self.pos)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-/// The request body, read from the connection's buffer and then its socket, never past the
-/// body's end.
-pub(crate) struct BodyReader {
-    client: Arc<Client>,
-    chunks: Option<chunked_transfer::Decoder<RawReader>>,
-}
-
-impl BodyReader {
-    pub(crate) fn new(client: Arc<Client>) -> BodyReader {
-        let chunked = client.lock_io().body == BodyLeft::Chunked;
-        let chunks = if chunked {
-            Some(chunked_transfer::Decoder::new(RawReader {
-                client: Arc::clone(&client),
-            }))
-        } else {
-            None
-        };
-        BodyReader { client, chunks }
-    }
-}
-
-impl Read for BodyReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some(chunks) = &mut self.chunks {
-            let n = chunks.read(buf)?;
-            if n == 0 && !buf.is_empty() {
-                self.client.lock_io().body = BodyLeft::Nothing;
-            }
-            return Ok(n);
-        }
-        let mut io = self.client.lock_io();
-        let left = match io.body {
-            BodyLeft::Bytes(n) => n,
-            _ => return Ok(0),
-        };
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let n = match io.rbuf.take_into(&mut buf[..want]) {
-            0 => (&self.client.stream).read(&mut buf[..want])?,
-            n => n,
-        };
-        if n == 0 && want > 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed before the end of the request body",
-            ));
-        }
-        io.body = match left - n as u64 {
-            0 => BodyLeft::Nothing,
-            rest => BodyLeft::Bytes(rest),
-        };
-        Ok(n)
-    }
-}
-
-/// The connection's bytes as they come, for the chunked decoder and for upgraded connections.
-pub(crate) struct RawReader {
-    pub(crate) client: Arc<Client>,
-}
-
-impl Read for RawReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut io = self.client.lock_io();
-        match io.rbuf.take_into(buf) {
-            0 => (&self.client.stream).read(buf),
-            n => Ok(n),
-        }
-    }
-}
-
-/// Raw writes to the connection, for `Request::into_writer` and upgrades. The connection closes
-/// once the request is done with, since we can't know how the handler framed its bytes.
-pub(crate) struct RawWriter {
-    pub(crate) client: Arc<Client>,
-}
-
-impl Write for RawWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let mut io = self.client.lock_io();
-        io.close = true;
-        io.wbuf.write_to(data, &self.client.stream)?;
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.client.lock_io().wbuf.flush_to(&self.client.stream)
-    }
-}
-
-impl Drop for RawWriter {
-    fn drop(&mut self) {
-        let _ = self.flush();
-    }
+/// The connection's read buffer (the head at its start, pipelined bytes after it) and field
+/// list, lent to the request being handled so that its head is never copied.
+pub(crate) struct Lent {
+    pub(crate) buf: ReadBuf,
+    pub(crate) fields: Vec<Field>,
 }

@@ -1,71 +1,69 @@
 //! What the poller threads, the accept thread and the `Server` handle share, and accepting
-//! connections.
+//! connections: the connection cap, the per-address limit, and running out of descriptors.
 
 use std::io;
-use std::net::Shutdown;
+use std::net::{IpAddr, Shutdown, TcpListener};
+use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::client::{self, Client};
-use crate::connection::{Connection, Listener};
-use crate::settings::Settings;
-use crate::util::{MessagesQueue, Pollers, Registry};
-use crate::{Message, Request};
+use crate::client::{Client, Phase};
+use crate::connection::Connection;
+use crate::settings::{Settings, Warning};
+use crate::util::{Pollers, Registry, Scope};
+use crate::Request;
 
-/// Who answers requests.
-pub(crate) enum Dispatch {
-    /// `Server::recv()` callers: the connection thread queues each request and waits until it
-    /// has been answered before reading the next one.
-    Queue,
-    /// A handler run on the connection's own thread.
-    Handler(Box<dyn Fn(Request) + Send + Sync>),
-}
+type Handler = Box<dyn Fn(Request) + Send + Sync>;
 
 pub(crate) struct Core {
     pub(crate) settings: Settings,
     pub(crate) registry: Registry,
-    pub(crate) messages: Arc<MessagesQueue<Message>>,
     pub(crate) pollers: Pollers,
     /// `None` once the server stops accepting.
-    listener: RwLock<Option<Listener>>,
+    listener: RwLock<Option<TcpListener>>,
     /// The wait before the next accept after running out of descriptors or memory, in ms.
     backoff_ms: AtomicU64,
-    dispatch: Dispatch,
+    handler: Handler,
     closing: AtomicBool,
     epoch: Instant,
     /// Accepted sockets inherit TCP_NODELAY from the listener.
-    pub(crate) inherited_options: bool,
+    inherited_options: bool,
+    /// Why accepting stopped for good, for [`Core::wait_failure`].
+    failure: (Mutex<Option<io::Error>>, Condvar),
 }
 
 /// How long the accept loop keeps refusing connections because no thread can be started, with
 /// no thread left to serve any, before it declares the server dead.
 const SPAWN_FAILURE_GRACE: Duration = Duration::from_secs(10);
 
+const INITIAL_BACKOFF_MS: u64 = 5;
+
 impl Core {
     pub(crate) fn new(
         settings: Settings,
-        dispatch: Dispatch,
-        listener: Listener,
+        handler: Handler,
+        listener: TcpListener,
     ) -> io::Result<Core> {
-        let inherited_options = listener.set_inherited_options();
-        listener.set_nonblocking()?;
+        let inherited_options = crate::sys::set_inherited_nodelay(listener.as_raw_fd()).is_ok();
+        listener.set_nonblocking(true)?;
         let pollers = Pollers::new(&settings, &listener)?;
         Ok(Core {
             inherited_options,
             settings,
             registry: Registry::default(),
-            messages: MessagesQueue::with_capacity(8),
             pollers,
             listener: RwLock::new(Some(listener)),
             backoff_ms: AtomicU64::new(INITIAL_BACKOFF_MS),
-            dispatch,
+            handler,
             closing: AtomicBool::new(false),
             epoch: Instant::now(),
+            failure: (Mutex::new(None), Condvar::new()),
         })
     }
 
+    /// Milliseconds since the server started: the clock of every connection's phase.
     pub(crate) fn millis(&self) -> u64 {
         self.epoch.elapsed().as_millis() as u64
     }
@@ -75,16 +73,16 @@ impl Core {
     }
 
     /// Runs `f` on the listening socket unless it is closed, which it can't be meanwhile.
-    pub(crate) fn with_listener(&self, f: impl FnOnce(&Listener)) {
+    pub(crate) fn with_listener(&self, f: impl FnOnce(&TcpListener)) {
         if let Some(listener) = &*self.listener.read().unwrap_or_else(|e| e.into_inner()) {
             f(listener);
         }
     }
 
-    /// Stops accepting: new connections are refused by the system from here on.
+    /// Stops accepting: new connections are refused by the system from here on. Pollers keep
+    /// serving the connections still open, and leave once there are none.
     pub(crate) fn start_closing(&self) {
         self.closing.store(true, Ordering::SeqCst);
-        self.pollers.stop();
         self.close_listener();
     }
 
@@ -98,27 +96,31 @@ impl Core {
     }
 
     pub(crate) fn dispatch(&self, request: Request) {
-        match &self.dispatch {
-            Dispatch::Handler(handle) => handle(request),
-            Dispatch::Queue => {
-                let (done, answered) = mpsc::channel();
-                self.messages
-                    .push(Message::NewRequest(request.with_notify_sender(done)));
-                crate::util::will_block();
-                // Err means the request was dropped unanswered; it sent its 500 already.
-                let _ = answered.recv();
+        (self.handler)(request)
+    }
+
+    /// Reports an error that stops the server to [`Core::wait_failure`].
+    fn fail(&self, err: io::Error) {
+        let mut failure = self.failure.0.lock().unwrap_or_else(|e| e.into_inner());
+        failure.get_or_insert(err);
+        self.failure.1.notify_all();
+    }
+
+    /// Blocks until accepting fails for good; see [`crate::Server::wait_failure`].
+    pub(crate) fn wait_failure(&self) -> io::Error {
+        let mut failure = self.failure.0.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(err) = failure.take() {
+                return err;
             }
+            failure = self
+                .failure
+                .1
+                .wait(failure)
+                .unwrap_or_else(|e| e.into_inner());
         }
     }
-
-    /// Reports an error that stops the server to `Server::recv()` callers.
-    fn fail(&self, err: io::Error) {
-        log::error!("stopped accepting connections: {}", err);
-        self.messages.push(Message::Error(err));
-    }
 }
-
-const INITIAL_BACKOFF_MS: u64 = 5;
 
 /// What [`accept_one`] did.
 pub(crate) enum Accepted {
@@ -130,7 +132,7 @@ pub(crate) enum Accepted {
     Exhausted(Duration),
     /// No thread can take connections and none can be started: the connection got `503`.
     NoThread(io::Error),
-    /// The listener is gone (shutting down) or failed for good (reported to `recv()`).
+    /// The listener is gone (shutting down) or failed for good (reported to `wait_failure`).
     Stopped,
 }
 
@@ -138,17 +140,17 @@ pub(crate) enum Accepted {
 ///
 /// Upstream's accept loop ended at the first `accept()` error, so a moment of EMFILE (too
 /// many open files) left the process up but deaf forever. Here running out of descriptors or
-/// memory closes an idle connection and backs off (5 ms doubling to 1 s), errors that concern
+/// memory closes a connection that can go (as at the connection cap: idle, stalled or
+/// dribbling its head) and backs off (5 ms doubling to 1 s), errors that concern
 /// one connection (ECONNABORTED, EPROTO, EPERM from a firewall, ...) are passed over, and only
 /// errors that mean the listener itself is unusable stop accepting, reported through
-/// `Server::recv()` so the program can exit and be restarted. Past the connection cap, the
-/// connection idle the longest is closed to make room, or the new one gets `503`.
+/// [`Core::wait_failure`] so the program can exit and be restarted.
 pub(crate) fn accept_one(core: &Arc<Core>) -> Accepted {
     let accepted = match &*core.listener.read().unwrap_or_else(|e| e.into_inner()) {
         Some(listener) => listener.accept(),
         None => return Accepted::Stopped,
     };
-    let (conn, addr) = match accepted {
+    let (stream, addr) = match accepted {
         Ok(accepted) => {
             core.backoff_ms.store(INITIAL_BACKOFF_MS, Ordering::Relaxed);
             accepted
@@ -163,29 +165,35 @@ pub(crate) fn accept_one(core: &Arc<Core>) -> Accepted {
             return Accepted::Stopped;
         }
         Err(e) if crate::sys::is_resource_exhaustion(&e) => {
-            let backoff = core.backoff_ms.load(Ordering::Relaxed);
-            core.backoff_ms
-                .store((backoff * 2).min(1000), Ordering::Relaxed);
-            log::warn!("accept: {}; backing off {} ms", e, backoff);
-            core.registry.evict_one(u64::MAX);
-            return Accepted::Exhausted(Duration::from_millis(backoff));
+            let backoff = Duration::from_millis(core.backoff_ms.load(Ordering::Relaxed));
+            core.backoff_ms.store(
+                (backoff.as_millis() as u64 * 2).min(1000),
+                Ordering::Relaxed,
+            );
+            core.settings
+                .warn(Warning::AcceptExhausted { error: e, backoff });
+            core.registry.evict_one(core.millis(), Scope::All);
+            return Accepted::Exhausted(backoff);
         }
         Err(_) => return Accepted::Nothing,
     };
     if core.is_closing() {
         return Accepted::Stopped;
     }
+    let Ok(conn) = Connection::new(stream) else {
+        return Accepted::Nothing;
+    };
     if !core.inherited_options && conn.set_nodelay().is_err() {
         return Accepted::Nothing;
     }
-    if core.registry.len() >= core.settings.max_connections
-        && !core.registry.evict_one(core.millis())
-    {
-        refuse(&conn, &core.settings);
+    if !admit(core, &conn, addr.ip()) {
         return Accepted::Nothing;
     }
     if let Err(err) = core.pollers.ensure_runnable(core) {
-        log::warn!("cannot start a connection thread: {}", err);
+        core.settings.warn(Warning::NoThread(io::Error::new(
+            err.kind(),
+            err.to_string(),
+        )));
         refuse(&conn, &core.settings);
         return Accepted::NoThread(err);
     }
@@ -195,7 +203,7 @@ pub(crate) fn accept_one(core: &Arc<Core>) -> Accepted {
     // Closing began after the check above: `close_waiting` may have run before this
     // connection was registered, and the pollers are leaving, so close it here.
     if core.is_closing() {
-        if client.close_if(client::state::IDLE) {
+        if client.close_if(Phase::Idle) {
             core.registry.remove(&client);
             refuse(&client.stream, &core.settings);
         }
@@ -204,24 +212,53 @@ pub(crate) fn accept_one(core: &Arc<Core>) -> Accepted {
     Accepted::Client(client)
 }
 
+/// Makes room for a connection from `ip` under the per-address limit and the connection cap,
+/// closing another connection if one can go; refuses it with `503` otherwise.
+fn admit(core: &Core, conn: &Connection, ip: IpAddr) -> bool {
+    let settings = &core.settings;
+    let now = core.millis();
+    let limit = settings.max_connections_per_ip;
+    if limit > 0
+        && !settings
+            .per_ip_exempt
+            .as_ref()
+            .is_some_and(|exempt| exempt(ip))
+    {
+        let key = crate::util::ip_key(ip);
+        let open = core.registry.open_from(key);
+        if open >= limit && !core.registry.evict_one(now, Scope::Ip(key)) {
+            settings.warn(Warning::PerIpLimit { ip: key, open });
+            refuse(conn, settings);
+            return false;
+        }
+    }
+    let open = core.registry.len();
+    if open >= settings.max_connections && !core.registry.evict_one(now, Scope::All) {
+        settings.warn(Warning::ConnectionCap { open });
+        refuse(conn, settings);
+        return false;
+    }
+    true
+}
+
 /// The accept thread: accepts connections while no poller thread is free to (at start-up,
-/// and while every thread is waiting on a client and no other can be started), so that new
+/// and while every thread is busy with slow work and no other can be started), so that new
 /// clients get a prompt answer, a `503` if no thread can serve them. If no thread can be
-/// started for 10 s while none is left to serve, it reports a fatal error through `recv()`.
+/// started for 10 s while none is left to serve, it reports a fatal error.
 pub(crate) fn accept_loop(core: Arc<Core>) {
     let mut spawn_failing_since: Option<Instant> = None;
     while !core.is_closing() {
         if !core.pollers.wait_none_runnable(Duration::from_secs(1)) {
             continue;
         }
-        let ready = match &*core.listener.read().unwrap_or_else(|e| e.into_inner()) {
-            Some(listener) => crate::sys::poll_one(
-                listener.raw_fd(),
+        let mut ready = Ok(false);
+        core.with_listener(|listener| {
+            ready = crate::sys::poll_one(
+                listener.as_raw_fd(),
                 libc::POLLIN,
                 crate::sys::millis(Some(Duration::from_millis(50))),
-            ),
-            None => break,
-        };
+            );
+        });
         if !matches!(ready, Ok(true)) {
             continue;
         }
@@ -229,8 +266,9 @@ pub(crate) fn accept_loop(core: Arc<Core>) {
             Accepted::Client(client) => {
                 spawn_failing_since = None;
                 if let Err(err) = core.pollers.watch(&client) {
-                    log::warn!("epoll: {}", err);
-                    if client.close_if(client::state::IDLE) {
+                    core.settings
+                        .warn(Warning::Internal(format!("epoll: {err}")));
+                    if client.close_if(Phase::Idle) {
                         core.registry.remove(&client);
                         refuse(&client.stream, &core.settings);
                     }

@@ -4,28 +4,57 @@
 //! socket. Upstream 0.12.0 split lines on CRLF only, accepted any `Transfer-Encoding` value,
 //! accepted HTTP/1.1 without `Host`, and closed silently on non-ASCII bytes; the rules below
 //! follow RFC 9112 instead and say which status each rejection gets.
+//!
+//! The parser copies nothing: it returns where the method, target and fields lie in the head's
+//! bytes, which stay in the connection's read buffer while the request is handled.
 
-use std::str::FromStr;
+use crate::common::{HTTPVersion, Method};
 
-use ascii::AsciiString;
-
-use crate::common::{HTTPVersion, Header, HeaderField, Method};
-
-/// A parsed and validated request head.
+/// A parsed and validated request head; positions are byte offsets into the head.
 #[derive(Debug)]
 pub(crate) struct Head {
+    /// Its length, through the empty line that ends it.
+    pub len: usize,
     pub method: Method,
-    pub target: String,
+    pub method_end: u32,
+    pub target: Span,
     pub version: HTTPVersion,
-    pub headers: Vec<Header>,
     pub framing: Framing,
-    /// `Expect: 100-continue` was sent.
-    pub expects_continue: bool,
     /// The client wants the connection closed after this exchange (`Connection: close`, or
     /// HTTP/1.0 without `Connection: keep-alive`).
     pub close: bool,
     /// An HTTP/1.0 client asked to keep the connection; the response must say so too.
     pub keep_alive_1_0: bool,
+}
+
+/// Where some bytes lie in the head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    fn of(head: &[u8], part: &[u8]) -> Span {
+        // `part` is a subslice of `head`; a head is at most a few hundred KiB.
+        let start = part.as_ptr() as usize - head.as_ptr() as usize;
+        Span {
+            start: start as u32,
+            end: (start + part.len()) as u32,
+        }
+    }
+
+    pub(crate) fn of_bytes<'a>(&self, head: &'a [u8]) -> &'a [u8] {
+        &head[self.start as usize..self.end as usize]
+    }
+}
+
+/// A header field: its name and value (trimmed) in the head. Only fields whose value is
+/// ASCII are kept (see [`parse`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Field {
+    pub name: Span,
+    pub value: Span,
 }
 
 /// How the request body is delimited (RFC 9112 §6.3).
@@ -124,35 +153,43 @@ pub(crate) fn hopeless_start(partial: &[u8]) -> bool {
             .all(|&b| b.is_ascii_digit() || b == b'.')
 }
 
-/// Parses and validates a whole head as delimited by [`find_end`].
-pub(crate) fn parse(head: &[u8], max_headers: usize) -> Result<Head, HeadError> {
+/// Parses and validates a whole head as delimited by [`find_end`], recording its fields in
+/// `fields` (cleared first: the connection reuses the vector from one request to the next).
+///
+/// obs-text (bytes above 0x7E) is legal in field values, but handlers read values as text: a
+/// field whose value isn't ASCII is dropped, unless framing or routing depends on it
+/// (`Host`, `Content-Length`, `Transfer-Encoding`, `Expect`): then the request gets `400`.
+pub(crate) fn parse(
+    head: &[u8],
+    max_headers: usize,
+    fields: &mut Vec<Field>,
+) -> Result<Head, HeadError> {
+    fields.clear();
     let mut lines = Lines { rest: head };
     let request_line = lines.next_line()?.ok_or(HeadError::Bad("empty request"))?;
     let (method, target, version) = parse_request_line(request_line)?;
 
-    let mut headers = Vec::new();
     let mut seen = Seen::default();
+    let mut count = 0;
     while let Some(line) = lines.next_line()? {
         if line.is_empty() {
             break;
         }
-        if headers.len() >= max_headers {
+        count += 1;
+        if count > max_headers {
             return Err(HeadError::TooLarge);
         }
         let (name, value) = split_field(line)?;
         let known = seen.note(name, value)?;
         if !value.is_ascii() {
-            // obs-text is legal in field values, but our `Header` holds ASCII. Dropping an
-            // unknown field is harmless; a framing or routing field we can't read is not.
             if known {
                 return Err(HeadError::Bad("non-ASCII bytes in a framing header"));
             }
             continue;
         }
-        headers.push(Header {
-            field: HeaderField::from_bytes(name).map_err(|_| HeadError::Bad("bad header name"))?,
-            value: AsciiString::from_ascii(value)
-                .map_err(|_| HeadError::Bad("bad header value"))?,
+        fields.push(Field {
+            name: Span::of(head, name),
+            value: Span::of(head, value),
         });
     }
 
@@ -168,13 +205,13 @@ pub(crate) fn parse(head: &[u8], max_headers: usize) -> Result<Head, HeadError> 
     }
     let close = seen.close || (version == (1, 0) && !seen.keep_alive);
     Ok(Head {
-        method,
-        target,
+        len: head.len(),
+        method: Method::parse(method),
+        method_end: method.len() as u32,
+        target: Span::of(head, target),
         keep_alive_1_0: version == (1, 0) && !close,
         version,
-        headers,
         framing,
-        expects_continue: seen.expects_continue,
         close,
     })
 }
@@ -214,7 +251,7 @@ fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_tchar(b))
 }
 
-fn parse_request_line(line: &[u8]) -> Result<(Method, String, HTTPVersion), HeadError> {
+fn parse_request_line(line: &[u8]) -> Result<(&[u8], &[u8], HTTPVersion), HeadError> {
     let mut parts = line.split(|&b| b == b' ');
     let (method, target, version) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(m), Some(t), Some(v), None) => (m, t, v),
@@ -228,13 +265,6 @@ fn parse_request_line(line: &[u8]) -> Result<(Method, String, HTTPVersion), Head
     if target.is_empty() || !target.iter().all(|&b| (0x21..0x7f).contains(&b)) {
         return Err(HeadError::Bad("malformed request target"));
     }
-    // Both are checked ASCII above, so these conversions cannot fail.
-    let method = std::str::from_utf8(method)
-        .ok()
-        .and_then(|m| Method::from_str(m).ok())
-        .ok_or(HeadError::Bad("malformed method"))?;
-    let target =
-        String::from_utf8(target.to_vec()).map_err(|_| HeadError::Bad("malformed target"))?;
     Ok((method, target, version))
 }
 
@@ -298,7 +328,6 @@ struct Seen {
     chunked: bool,
     content_length: Option<u64>,
     bad_content_length: bool,
-    expects_continue: bool,
     bad_expect: bool,
     close: bool,
     keep_alive: bool,
@@ -324,11 +353,9 @@ impl Seen {
                 }
             }
         } else if is("expect") {
-            if value.eq_ignore_ascii_case(b"100-continue") {
-                self.expects_continue = true;
-            } else {
-                self.bad_expect = true;
-            }
+            // 100-continue asks for an interim answer before the body is sent; the final
+            // answer comes without reading the body anyway, which satisfies the client too.
+            self.bad_expect |= !value.eq_ignore_ascii_case(b"100-continue");
         } else if is("connection") {
             for token in value.split(|&b| b == b',').map(trim_ows) {
                 self.close |= token.eq_ignore_ascii_case(b"close");
@@ -381,11 +408,21 @@ mod tests {
     use super::*;
 
     fn ok(head: &str) -> Head {
-        parse(head.as_bytes(), 100).unwrap()
+        parse(head.as_bytes(), 100, &mut Vec::new()).unwrap()
+    }
+
+    fn fields(head: &str) -> Vec<(String, String)> {
+        let mut fields = Vec::new();
+        parse(head.as_bytes(), 100, &mut fields).unwrap();
+        let text = |s: Span| String::from_utf8(s.of_bytes(head.as_bytes()).to_vec()).unwrap();
+        fields
+            .iter()
+            .map(|f| (text(f.name), text(f.value)))
+            .collect()
     }
 
     fn err(head: &str) -> HeadError {
-        parse(head.as_bytes(), 100).unwrap_err()
+        parse(head.as_bytes(), 100, &mut Vec::new()).unwrap_err()
     }
 
     #[test]
@@ -412,20 +449,29 @@ mod tests {
 
     #[test]
     fn parses_a_simple_request() {
-        let h = ok("GET /a%20b?x=1 HTTP/1.1\r\nHost: example\r\nX-A:  v  \r\n\r\n");
+        let text = "GET /a%20b?x=1 HTTP/1.1\r\nHost: example\r\nX-A:  v  \r\n\r\n";
+        let h = ok(text);
         assert_eq!(h.method, Method::Get);
-        assert_eq!(h.target, "/a%20b?x=1");
+        assert_eq!(h.target.of_bytes(text.as_bytes()), b"/a%20b?x=1");
         assert_eq!(h.version, HTTPVersion(1, 1));
-        assert_eq!(h.headers.len(), 2);
-        assert_eq!(h.headers[1].value.as_str(), "v");
+        assert_eq!(
+            fields(text),
+            [
+                ("Host".into(), "example".into()),
+                ("X-A".into(), "v".into())
+            ]
+        );
         assert_eq!(h.framing, Framing::None);
         assert!(!h.close);
+        assert_eq!(
+            ok("PURGE / HTTP/1.1\r\nHost: a\r\n\r\n").method,
+            Method::Other
+        );
     }
 
     #[test]
     fn accepts_bare_lf_line_ends() {
-        let h = ok("GET / HTTP/1.1\nHost: a\n\n");
-        assert_eq!(h.headers.len(), 1);
+        assert_eq!(fields("GET / HTTP/1.1\nHost: a\n\n").len(), 1);
     }
 
     #[test]
@@ -535,8 +581,10 @@ mod tests {
             HeadError::Bad(_)
         ));
         // A non-ASCII value in a field we don't act on is dropped, not fatal.
-        let h = ok("GET / HTTP/1.1\r\nHost: a\r\nCookie: caf\u{e9}\r\n\r\n");
-        assert_eq!(h.headers.len(), 1);
+        assert_eq!(
+            fields("GET / HTTP/1.1\r\nHost: a\r\nCookie: caf\u{e9}\r\n\r\n").len(),
+            1
+        );
     }
 
     #[test]
@@ -555,8 +603,7 @@ mod tests {
             err("GET / HTTP/1.1\r\nHost: a\r\nExpect: x\r\n\r\n"),
             HeadError::Expectation
         );
-        let h = ok("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n");
-        assert!(h.expects_continue);
+        ok("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n");
         let h = ok("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Close\r\n\r\n");
         assert!(h.close);
         let h = ok("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");

@@ -1,113 +1,56 @@
-//! # Simple usage
+//! http-fileserver's HTTP/1.1 engine: tiny_http 0.12.0, cut down to what the server uses and
+//! rebuilt for a server facing the internet. `README.md` lists every change and why.
 //!
-//! ## Creating the server
-//!
-//! The easiest way to create a server is to call `Server::http()`.
-//!
-//! The `http()` function returns an `IoResult<Server>` which will return an error
-//! in the case where the server creation fails (for example if the listening port is already
-//! occupied).
+//! A [`Server`] takes a bound [`TcpListener`] and a handler, and runs the handler for every
+//! request on the thread that read it:
 //!
 //! ```no_run
-//! let server = tiny_http::Server::http("0.0.0.0:0").unwrap();
+//! use tiny_http::{Body, Response, Server, Settings};
+//!
+//! let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+//! let server = Server::with_handler(listener, Settings::default(), |request| {
+//!     let body = format!("you asked for {}\n", request.url());
+//!     request.respond(Response::new(200, Body::Bytes(body.into_bytes())));
+//! })
+//! .unwrap();
+//! // Blocks until accepting fails for good (the program should then exit).
+//! let _fatal = server.wait_failure();
 //! ```
 //!
-//! A newly-created `Server` will immediately start listening for incoming connections and HTTP
-//! requests.
+//! # How a connection is served
 //!
-//! ## Receiving requests
+//! Connections wait in one epoll set whenever they wait for their client: between requests
+//! (for the next one) and while the client doesn't take the response as fast as it is written
+//! (for room in the socket). A few poller threads (one per CPU by default) take the
+//! connections that become ready: they accept new ones, read and parse request heads
+//! ([`head`]), run the handler, and write responses without ever blocking on a client; a
+//! response the socket can't take at once is parked with the connection and resumed by
+//! whichever thread sees the socket writable. So a client that stops reading holds memory for
+//! its response but no thread. The exceptions are the rest of a request head that arrives
+//! slowly, and handlers that announce slow work ([`Request::will_block`]): the thread then
+//! starts or wakes another to keep serving the others.
 //!
-//! Calling `server.recv()` will block until the next request is available.
-//! This function returns an `IoResult<Request>`, so you need to handle the possible errors.
-//!
-//! ```no_run
-//! # let server = tiny_http::Server::http("0.0.0.0:0").unwrap();
-//!
-//! loop {
-//!     // blocks until the next request is received
-//!     let request = match server.recv() {
-//!         Ok(rq) => rq,
-//!         Err(e) => { println!("error: {}", e); break }
-//!     };
-//!
-//!     // do something with the request
-//!     // ...
-//! }
-//! ```
-//!
-//! In a real-case scenario, you will probably want to spawn multiple worker tasks and call
-//! `server.recv()` on all of them. Like this:
-//!
-//! ```no_run
-//! # use std::sync::Arc;
-//! # use std::thread;
-//! # let server = tiny_http::Server::http("0.0.0.0:0").unwrap();
-//! let server = Arc::new(server);
-//! let mut guards = Vec::with_capacity(4);
-//!
-//! for _ in (0 .. 4) {
-//!     let server = server.clone();
-//!
-//!     let guard = thread::spawn(move || {
-//!         loop {
-//!             let rq = server.recv().unwrap();
-//!
-//!             // ...
-//!         }
-//!     });
-//!
-//!     guards.push(guard);
-//! }
-//! ```
-//!
-//! If you don't want to block, you can call `server.try_recv()` instead.
-//!
-//! ## Handling requests
-//!
-//! The `Request` object returned by `server.recv()` contains informations about the client's request.
-//! The most useful methods are probably `request.method()` and `request.url()` which return
-//! the requested method (`GET`, `POST`, etc.) and url.
-//!
-//! To handle a request, you need to create a `Response` object. See the docs of this object for
-//! more infos. Here is an example of creating a `Response` from a file:
-//!
-//! ```no_run
-//! # use std::fs::File;
-//! # use std::path::Path;
-//! let response = tiny_http::Response::from_file(File::open(&Path::new("image.png")).unwrap());
-//! ```
-//!
-//! All that remains to do is call `request.respond()`:
-//!
-//! ```no_run
-//! # use std::fs::File;
-//! # use std::path::Path;
-//! # let server = tiny_http::Server::http("0.0.0.0:0").unwrap();
-//! # let request = server.recv().unwrap();
-//! # let response = tiny_http::Response::from_file(File::open(&Path::new("image.png")).unwrap());
-//! let _ = request.respond(response);
-//! ```
-// Only `sys` (sendfile) opts back in, for the one call std doesn't wrap.
+//! Module map, in the order a request takes: `core` (accepting, the connection cap),
+//! `util::pollers` (the epoll set and its threads), `client` (one connection's loop), `head`
+//! (parsing), `request` (what the handler sees), `response` (what it answers), `write` (sending
+//! it, resumably), `util::registry` (the open connections: caps, timeouts, shutdown), `sys`
+//! (the system calls std doesn't wrap).
 #![deny(unsafe_code)]
 #![deny(rust_2018_idioms)]
-#![allow(clippy::match_like_matches_macro)]
+#![warn(missing_docs)]
 
-use std::error::Error;
-use std::io::Error as IoError;
-use std::io::Result as IoResult;
-use std::net::ToSocketAddrs;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::core::{Core, Dispatch};
+use crate::core::Core;
 
-pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
-pub use connection::{ConfigListenAddr, ListenAddr, Listener};
-pub use request::{ReadWrite, Request};
-pub use response::{Response, ResponseBox};
-pub use settings::{RejectHook, Rejected, Settings};
-pub use test::TestRequest;
+pub use common::{reason_phrase, HTTPVersion, Method};
+pub use request::{Header, Request};
+pub use response::{Body, Completion, Response};
+pub use settings::{Rejected, Settings, Warning};
 
 mod client;
 mod common;
@@ -118,23 +61,17 @@ mod request;
 mod response;
 mod settings;
 mod sys;
-mod test;
 mod util;
+mod write;
 
-/// The main class of this library.
+/// A running server: accepting on its listener and serving connections until it is shut down
+/// or dropped.
 ///
-/// Dropping it stops accepting connections and closes the connections that are not in the
-/// middle of a request; use [`Server::shutdown`] to also wait for those.
+/// Dropping it stops accepting and closes the connections that are not in the middle of a
+/// request; [`Server::shutdown`] also waits for those.
 pub struct Server {
     core: Arc<Core>,
-
-    // result of TcpListener::local_addr()
-    listening_addr: ListenAddr,
-}
-
-pub(crate) enum Message {
-    Error(IoError),
-    NewRequest(Request),
+    local_addr: SocketAddr,
 }
 
 // Server must stay Send and Sync: programs share it with their signal and worker threads.
@@ -143,174 +80,43 @@ const _: fn() = || {
     assert_send_sync::<Server>();
 };
 
-pub struct IncomingRequests<'a> {
-    server: &'a Server,
-}
-
-/// Represents the parameters required to create a server.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// The addresses to try to listen to.
-    pub addr: ConfigListenAddr,
-
-    /// Must be `None`: this copy of tiny_http has no SSL support.
-    pub ssl: Option<SslConfig>,
-}
-
-/// Configuration of the server for SSL (unsupported in this copy; kept so code that names it
-/// still compiles).
-#[derive(Debug, Clone)]
-pub struct SslConfig {
-    /// Contains the public certificate to send to clients.
-    pub certificate: Vec<u8>,
-    /// Contains the ultra-secret private key used to decode communications.
-    pub private_key: Vec<u8>,
-}
-
 impl Server {
-    /// Shortcut for a simple server on a specific address.
-    #[inline]
-    pub fn http<A>(addr: A) -> Result<Server, Box<dyn Error + Send + Sync + 'static>>
-    where
-        A: ToSocketAddrs,
-    {
-        Server::new(ServerConfig {
-            addr: ConfigListenAddr::from_socket_addrs(addr)?,
-            ssl: None,
-        })
-    }
-
-    #[cfg(unix)]
-    #[inline]
-    /// Shortcut for a UNIX socket server at a specific path
-    pub fn http_unix(
-        path: &std::path::Path,
-    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        Server::new(ServerConfig {
-            addr: ConfigListenAddr::unix_from_path(path),
-            ssl: None,
-        })
-    }
-
-    /// Builds a new server that listens on the specified address.
-    pub fn new(config: ServerConfig) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        let listener = config.addr.bind()?;
-        Self::from_listener(listener, config.ssl)
-    }
-
-    /// Builds a new server using the specified TCP listener, with default [`Settings`].
-    ///
-    /// This is useful if you've constructed TcpListener using some less usual method
-    /// such as from systemd. For other cases, you probably want the `new()` function.
-    pub fn from_listener<L: Into<Listener>>(
-        listener: L,
-        ssl_config: Option<SslConfig>,
-    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        if ssl_config.is_some() {
-            return Err("this copy of tiny_http has no SSL support".into());
-        }
-        Self::start(listener.into(), Settings::default(), Dispatch::Queue)
-    }
-
-    /// Like [`Server::from_listener`], with the given limits and timeouts. Requests are read
-    /// with [`Server::recv`].
-    pub fn from_listener_with_settings<L: Into<Listener>>(
-        listener: L,
-        settings: Settings,
-    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        Self::start(listener.into(), settings, Dispatch::Queue)
-    }
-
-    /// Builds a server that runs `handler` for every request on the thread of the request's
-    /// connection, which must answer it (a request dropped unanswered gets a `500`).
-    ///
-    /// There is no hand-off between threads, and a slow client ties up only its own
-    /// connection. [`Server::recv`] then returns only errors that stopped the server.
-    pub fn with_handler<L, F>(
-        listener: L,
+    /// Serves connections accepted on `listener`, running `handler` for every request on the
+    /// thread that read it. The handler must answer with [`Request::respond`]; a request
+    /// dropped unanswered gets a `500`.
+    pub fn with_handler<F>(
+        listener: TcpListener,
         settings: Settings,
         handler: F,
-    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>>
+    ) -> io::Result<Server>
     where
-        L: Into<Listener>,
         F: Fn(Request) + Send + Sync + 'static,
     {
-        Self::start(
-            listener.into(),
-            settings,
-            Dispatch::Handler(Box::new(handler)),
-        )
-    }
-
-    fn start(
-        listener: Listener,
-        settings: Settings,
-        dispatch: Dispatch,
-    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let local_addr = listener.local_addr()?;
-        log::debug!("Server listening on {}", local_addr);
-        let core = Arc::new(Core::new(settings, dispatch, listener)?);
+        let core = Arc::new(Core::new(settings, Box::new(handler), listener)?);
         let accept_core = Arc::clone(&core);
         thread::Builder::new()
             .name("accept".into())
+            .stack_size(64 * 1024)
             .spawn(move || core::accept_loop(accept_core))?;
-        Ok(Server {
-            core,
-            listening_addr: local_addr,
-        })
+        Ok(Server { core, local_addr })
     }
 
-    /// Returns an iterator for all the incoming requests.
-    ///
-    /// The iterator will return `None` if the server socket is shutdown.
-    #[inline]
-    pub fn incoming_requests(&self) -> IncomingRequests<'_> {
-        IncomingRequests { server: self }
+    /// The address the server is listening on.
+    pub fn server_addr(&self) -> SocketAddr {
+        self.local_addr
     }
 
-    /// Returns the address the server is listening to.
-    #[inline]
-    pub fn server_addr(&self) -> ListenAddr {
-        self.listening_addr.clone()
-    }
-
-    /// Returns the number of clients currently connected to the server.
+    /// The number of connections open now.
     pub fn num_connections(&self) -> usize {
         self.core.registry.len()
     }
 
-    /// Blocks until an HTTP request has been submitted and returns it.
-    pub fn recv(&self) -> IoResult<Request> {
-        match self.core.messages.pop() {
-            Some(Message::Error(err)) => Err(err),
-            Some(Message::NewRequest(rq)) => Ok(rq),
-            None => Err(IoError::other("thread unblocked")),
-        }
-    }
-
-    /// Same as `recv()` but doesn't block longer than timeout
-    pub fn recv_timeout(&self, timeout: Duration) -> IoResult<Option<Request>> {
-        match self.core.messages.pop_timeout(timeout) {
-            Some(Message::Error(err)) => Err(err),
-            Some(Message::NewRequest(rq)) => Ok(Some(rq)),
-            None => Ok(None),
-        }
-    }
-
-    /// Same as `recv()` but doesn't block.
-    pub fn try_recv(&self) -> IoResult<Option<Request>> {
-        match self.core.messages.try_pop() {
-            Some(Message::Error(err)) => Err(err),
-            Some(Message::NewRequest(rq)) => Ok(Some(rq)),
-            None => Ok(None),
-        }
-    }
-
-    /// Unblock thread stuck in recv() or incoming_requests().
-    /// If there are several such threads, only one is unblocked.
-    /// This method allows graceful shutdown of server.
-    pub fn unblock(&self) {
-        self.core.messages.unblock();
+    /// Blocks until the server can no longer accept connections (the listener failed, or no
+    /// thread could be started for a long while with none left to serve), and returns why.
+    /// A program should then exit so that it is restarted. Never returns after a shutdown.
+    pub fn wait_failure(&self) -> io::Error {
+        self.core.wait_failure()
     }
 
     /// Stops accepting connections, closes the ones not in the middle of a request, lets the
@@ -318,32 +124,23 @@ impl Server {
     /// most `grace` for them. Returns whether every connection closed in time.
     pub fn shutdown(&self, grace: Duration) -> bool {
         let deadline = Instant::now() + grace;
-        self.stop_accepting();
-        self.core.registry.wait_empty(deadline)
-    }
-
-    fn stop_accepting(&self) {
         self.core.start_closing();
         self.core.registry.close_waiting();
-    }
-}
-
-impl Iterator for IncomingRequests<'_> {
-    type Item = Request;
-    fn next(&mut self) -> Option<Request> {
-        self.server.recv().ok()
+        let all = self.core.registry.wait_empty(deadline);
+        if all {
+            self.core.pollers.stop();
+        }
+        all
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.stop_accepting();
-
-        #[cfg(unix)]
-        if let ListenAddr::Unix(addr) = &self.listening_addr {
-            if let Some(path) = addr.as_pathname() {
-                let _ = std::fs::remove_file(path);
-            }
+        self.core.start_closing();
+        self.core.registry.close_waiting();
+        // Pollers still serving responses leave on their own once the last one is done.
+        if self.core.registry.len() == 0 {
+            self.core.pollers.stop();
         }
     }
 }
@@ -356,8 +153,9 @@ pub mod __fuzz {
     pub fn parse_head(bytes: &[u8]) -> bool {
         let start = crate::head::leading_empty_lines(bytes);
         let rest = &bytes[start..];
+        let mut fields = Vec::new();
         match crate::head::find_end(rest, 0) {
-            Some(end) => crate::head::parse(&rest[..end], 100).is_ok(),
+            Some(end) => crate::head::parse(&rest[..end], 100, &mut fields).is_ok(),
             None => false,
         }
     }
@@ -388,20 +186,16 @@ mod tests {
     }
 
     #[test]
-    fn recv_answers_keep_alive_requests_across_idle_periods() {
-        // The upstream API: requests come out of recv() on another thread. A connection
-        // that waits in the epoll set between requests must come back to recv() each time.
-        let server = Arc::new(Server::http("127.0.0.1:0").unwrap());
-        let addr = server.server_addr().to_ip().unwrap();
-        let answering = Arc::clone(&server);
-        let answerer = thread::spawn(move || {
-            for _ in 0..3 {
-                let request = answering.recv().unwrap();
-                let body = format!("you asked for {}", request.url());
-                request.respond(Response::from_string(body)).unwrap();
-            }
-        });
-        let stream = TcpStream::connect(addr).unwrap();
+    fn keep_alive_requests_are_answered_across_idle_periods() {
+        // A connection waits in the epoll set between requests and must come back to a
+        // thread for each one.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = Server::with_handler(listener, Settings::default(), |request| {
+            let body = format!("you asked for {}", request.url());
+            request.respond(Response::new(200, Body::Bytes(body.into_bytes())));
+        })
+        .unwrap();
+        let stream = TcpStream::connect(server.server_addr()).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
@@ -413,7 +207,6 @@ mod tests {
             assert_eq!(read_body(&mut reader), format!("you asked for {path}"));
             thread::sleep(Duration::from_millis(50));
         }
-        answerer.join().unwrap();
         // Shutting down closes the idle connection at once.
         assert!(server.shutdown(Duration::from_secs(2)));
         assert_eq!(reader.read(&mut [0u8; 16]).unwrap(), 0);

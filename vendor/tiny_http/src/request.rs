@@ -1,620 +1,141 @@
-use std::io::Error as IoError;
-use std::io::{self, Cursor, ErrorKind, Read, Write};
+//! What the handler sees of a request, and how it answers.
+//!
+//! The head stays where it was read, in the connection's read buffer, which the request
+//! borrows until it is answered: method, target and fields are slices of it, found by the
+//! parser, with nothing copied or allocated per request. (Upstream built an `AsciiString`
+//! for the target and two for every header field.) The body is never read: a request that
+//! came with one closes its connection once answered.
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::str::FromStr;
-
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
-use crate::client::{BodyReader, Client, Out, RawReader, RawWriter};
-use crate::head::{Framing, Head};
-use crate::response::Persistence;
-use crate::util::{EqualReader, FusedReader};
-use crate::{HTTPVersion, Header, Method, Response, StatusCode};
-use chunked_transfer::Decoder;
+use crate::client::{Client, Lent};
+use crate::common::{HTTPVersion, Method};
+use crate::head::Head;
+use crate::response::{Body, Response};
 
-/// Represents an HTTP request made by a client.
-///
-/// A `Request` object is what is produced by the server, and is your what
-/// your code must analyse and answer.
-///
-/// This object implements the `Send` trait, therefore you can dispatch your requests to
-/// worker threads.
-///
-/// # Pipelining
-///
-/// If a client sends multiple requests in a row (without waiting for the response), then you will
-/// get multiple `Request` objects simultaneously. This is called *requests pipelining*.
-/// Tiny-http automatically reorders the responses so that you don't need to worry about the order
-/// in which you call `respond` or `into_writer`.
-///
-/// This mechanic is disabled if:
-///
-///  - The body of a request is large enough (handling requires pipelining requires storing the
-///    body of the request in a buffer ; if the body is too big, tiny-http will avoid doing that)
-///  - A request sends a `Expect: 100-continue` header (which means that the client waits to
-///    know whether its body will be processed before sending it)
-///  - A request sends a `Connection: close` header or `Connection: upgrade` header (used for
-///    websockets), which indicates that this is the last request that will be received on this
-///    connection
-///
-/// # Automatic cleanup
-///
-/// If a `Request` object is destroyed without `into_writer` or `respond` being called,
-/// an empty response with a 500 status code (internal server error) will automatically be
-/// sent back to the client.
-/// This means that if your code fails during the handling of a request, this "internal server
-/// error" response will automatically be sent during the stack unwinding.
-///
-/// # Testing
-///
-/// If you want to build fake requests to test your server, use [`TestRequest`](crate::test::TestRequest).
+/// An HTTP request read from a connection. Answer it with [`Request::respond`] before the
+/// handler returns; a request dropped unanswered gets a `500`.
 pub struct Request {
-    // where to read the body from (made on first use for a request read from a connection)
-    data_reader: Option<Box<dyn Read + Send + 'static>>,
-
-    // where the response goes
-    output: Output,
-
-    // the client asked to close the connection after this request
-    close: bool,
-
-    // an HTTP/1.0 client asked to keep the connection
-    keep_alive_1_0: bool,
-
-    remote_addr: Option<SocketAddr>,
-
-    // true if HTTPS, false if HTTP
-    secure: bool,
-
-    method: Method,
-
-    path: String,
-
-    http_version: HTTPVersion,
-
-    headers: Vec<Header>,
-
-    body_length: Option<usize>,
-
-    // true if a `100 Continue` response must be sent when `as_reader()` is called
-    must_send_continue: bool,
-
-    // If Some, a message must be sent after responding
-    notify_when_responded: Option<Sender<()>>,
+    head: Head,
+    /// The connection's read buffer and field list, while the request is being handled.
+    lent: Option<Lent>,
+    client: Arc<Client>,
 }
 
-/// Where a request's response goes.
-enum Output {
-    /// Its connection (requests read by the server).
-    Client(Arc<Client>),
-    /// Any writer (requests built by [`TestRequest`](crate::TestRequest)).
-    Writer(Box<dyn Write + Send + 'static>),
-    /// Nowhere: the request has been answered, or its writer taken.
-    Answered,
-}
-
-struct NotifyOnDrop<R> {
-    sender: Sender<()>,
-    inner: R,
-}
-
-impl<R: Read> Read for NotifyOnDrop<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
-    }
-}
-impl<R: Write> Write for NotifyOnDrop<R> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-impl<R> Drop for NotifyOnDrop<R> {
-    fn drop(&mut self) {
-        self.sender.send(()).unwrap();
-    }
-}
-
-/// Error that can happen when building a `Request` object.
-#[derive(Debug)]
-pub enum RequestCreationError {
-    /// The client sent an `Expect` header that was not recognized by tiny-http.
-    ExpectationFailed,
-
-    /// Error while reading data from the socket during the creation of the `Request`.
-    CreationIoError(#[allow(dead_code)] IoError),
-}
-
-impl From<IoError> for RequestCreationError {
-    fn from(err: IoError) -> RequestCreationError {
-        RequestCreationError::CreationIoError(err)
-    }
-}
-
-/// Builds a new request.
-///
-/// After the request line and headers have been read from the socket, a new `Request` object
-/// is built.
-///
-/// You must pass a `Read` that will allow the `Request` object to read from the incoming data.
-/// It is the responsibility of the `Request` to read only the data of the request and not further.
-///
-/// The `Write` object will be used by the `Request` to write the response.
-#[allow(clippy::too_many_arguments)]
-pub fn new_request<R, W>(
-    secure: bool,
-    method: Method,
-    path: String,
-    version: HTTPVersion,
-    headers: Vec<Header>,
-    remote_addr: Option<SocketAddr>,
-    mut source_data: R,
-    writer: W,
-) -> Result<Request, RequestCreationError>
-where
-    R: Read + Send + 'static,
-    W: Write + Send + 'static,
-{
-    // finding the transfer-encoding header
-    let transfer_encoding = headers
-        .iter()
-        .find(|h: &&Header| h.field.equiv("Transfer-Encoding"))
-        .map(|h| h.value.clone());
-
-    // finding the content-length header
-    let content_length = if transfer_encoding.is_some() {
-        // if transfer-encoding is specified, the Content-Length
-        // header must be ignored (RFC2616 #4.4)
-        None
-    } else {
-        headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Content-Length"))
-            .and_then(|h| FromStr::from_str(h.value.as_str()).ok())
-    };
-
-    // true if the client sent a `Expect: 100-continue` header
-    let expects_continue = {
-        match headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Expect"))
-            .map(|h| h.value.as_str())
-        {
-            None => false,
-            Some(v) if v.eq_ignore_ascii_case("100-continue") => true,
-            _ => return Err(RequestCreationError::ExpectationFailed),
-        }
-    };
-
-    // true if the client sent a `Connection: upgrade` header
-    let connection_upgrade = {
-        match headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Connection"))
-            .map(|h| h.value.as_str())
-        {
-            Some(v) if v.to_ascii_lowercase().contains("upgrade") => true,
-            _ => false,
-        }
-    };
-
-    // we wrap `source_data` around a reading whose nature depends on the transfer-encoding and
-    // content-length headers
-    let reader = if connection_upgrade {
-        // if we have a `Connection: upgrade`, always keeping the whole reader
-        Box::new(source_data) as Box<dyn Read + Send + 'static>
-    } else if let Some(content_length) = content_length {
-        if content_length == 0 {
-            Box::new(io::empty()) as Box<dyn Read + Send + 'static>
-        } else if content_length <= 1024 && !expects_continue {
-            // if the content-length is small enough, we just read everything into a buffer
-
-            let mut buffer = vec![0; content_length];
-            let mut offset = 0;
-
-            while offset != content_length {
-                let read = source_data.read(&mut buffer[offset..])?;
-                if read == 0 {
-                    // the socket returned EOF, but we were before the expected content-length
-                    // aborting
-                    let info = "Connection has been closed before we received enough data";
-                    let err = IoError::new(ErrorKind::ConnectionAborted, info);
-                    return Err(RequestCreationError::CreationIoError(err));
-                }
-
-                offset += read;
-            }
-
-            Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>
-        } else {
-            let (data_reader, _) = EqualReader::new(source_data, content_length); // TODO:
-            Box::new(FusedReader::new(data_reader)) as Box<dyn Read + Send + 'static>
-        }
-    } else if transfer_encoding.is_some() {
-        // if a transfer-encoding was specified, then "chunked" is ALWAYS applied
-        // over the message (RFC2616 #3.6)
-        Box::new(FusedReader::new(Decoder::new(source_data))) as Box<dyn Read + Send + 'static>
-    } else {
-        // if we have neither a Content-Length nor a Transfer-Encoding,
-        // assuming that we have no data
-        // TODO: could also be multipart/byteranges
-        Box::new(io::empty()) as Box<dyn Read + Send + 'static>
-    };
-
-    Ok(Request {
-        data_reader: Some(reader),
-        output: Output::Writer(Box::new(writer) as Box<dyn Write + Send + 'static>),
-        close: false,
-        keep_alive_1_0: false,
-        remote_addr,
-        secure,
-        method,
-        path,
-        http_version: version,
-        headers,
-        body_length: content_length,
-        must_send_continue: expects_continue,
-        notify_when_responded: None,
-    })
+/// A header field of a request. Fields whose value isn't ASCII are not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// The field name as sent (compare it case-insensitively).
+    pub name: &'a str,
+    /// The value, without surrounding whitespace.
+    pub value: &'a str,
 }
 
 impl Request {
-    /// A request read from `client` by the server.
-    pub(crate) fn from_client(head: Head, client: Arc<Client>) -> Request {
+    pub(crate) fn new(head: Head, lent: Lent, client: Arc<Client>) -> Request {
         Request {
-            data_reader: None,
-            remote_addr: client.remote_addr,
-            output: Output::Client(client),
-            close: head.close,
-            keep_alive_1_0: head.keep_alive_1_0,
-            secure: false,
-            method: head.method,
-            path: head.target,
-            http_version: head.version,
-            headers: head.headers,
-            body_length: match head.framing {
-                Framing::Length(n) => usize::try_from(n).ok(),
-                Framing::None => Some(0),
-                Framing::Chunked => None,
-            },
-            must_send_continue: head.expects_continue,
-            notify_when_responded: None,
+            head,
+            lent: Some(lent),
+            client,
         }
     }
 
-    /// Returns true if the request was made through HTTPS.
-    #[inline]
-    pub fn secure(&self) -> bool {
-        self.secure
+    fn bytes(&self) -> &[u8] {
+        match &self.lent {
+            Some(lent) => &lent.buf.data()[..self.head.len],
+            None => &[],
+        }
     }
 
-    /// Returns the method requested by the client (eg. `GET`, `POST`, etc.).
-    #[inline]
-    pub fn method(&self) -> &Method {
-        &self.method
+    fn text(&self, span: crate::head::Span) -> &str {
+        // The parser checked that method, target and kept values are ASCII.
+        std::str::from_utf8(span.of_bytes(self.bytes())).unwrap_or("")
     }
 
-    /// Returns the resource requested by the client.
-    #[inline]
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.head.method
+    }
+
+    /// The method as sent (the only way to see a [`Method::Other`]).
+    pub fn method_str(&self) -> &str {
+        let end = self.head.method_end;
+        self.text(crate::head::Span { start: 0, end })
+    }
+
+    /// The request target as sent: `/path?query`, an absolute URL, or `*`.
     pub fn url(&self) -> &str {
-        &self.path
+        self.text(self.head.target)
     }
 
-    /// Returns a list of all headers sent by the client.
-    #[inline]
-    pub fn headers(&self) -> &[Header] {
-        &self.headers
+    /// The protocol version.
+    pub fn http_version(&self) -> HTTPVersion {
+        self.head.version
     }
 
-    /// Returns the HTTP version of the request.
-    #[inline]
-    pub fn http_version(&self) -> &HTTPVersion {
-        &self.http_version
-    }
-
-    /// Returns the length of the body in bytes.
-    ///
-    /// Returns `None` if the length is unknown.
-    #[inline]
-    pub fn body_length(&self) -> Option<usize> {
-        self.body_length
-    }
-
-    /// Returns the address of the client that sent this request.
-    ///
-    /// The address is always `Some` for TCP listeners, but always `None` for UNIX listeners
-    /// (as the remote address of a UNIX client is almost always unnamed).
-    ///
-    /// Note that this is gathered from the socket. If you receive the request from a proxy,
-    /// this function will return the address of the proxy and not the address of the actual
-    /// user.
-    #[inline]
-    pub fn remote_addr(&self) -> Option<&SocketAddr> {
-        self.remote_addr.as_ref()
-    }
-
-    /// Sends a response with a `Connection: upgrade` header, then turns the `Request` into a `Stream`.
-    ///
-    /// The main purpose of this function is to support websockets.
-    /// If you detect that the request wants to use some kind of protocol upgrade, you can
-    ///  call this function to obtain full control of the socket stream.
-    ///
-    /// If you call this on a non-websocket request, tiny-http will wait until this `Stream` object
-    ///  is destroyed before continuing to read or write on the socket. Therefore you should always
-    ///  destroy it as soon as possible.
-    pub fn upgrade<R: Read>(
-        mut self,
-        protocol: &str,
-        response: Response<R>,
-    ) -> Box<dyn ReadWrite + Send> {
-        use crate::util::CustomStream;
-
-        let stream: Box<dyn ReadWrite + Send> =
-            match std::mem::replace(&mut self.output, Output::Answered) {
-                Output::Client(client) => {
-                    {
-                        let mut io = client.lock_io();
-                        // The connection now belongs to the handler's protocol.
-                        io.close = true;
-                        let mut out = Out {
-                            buf: &mut io.wbuf,
-                            stream: &client.stream,
-                        };
-                        let version = self.http_version.clone();
-                        let _ = response
-                            .print(
-                                &mut out,
-                                &version,
-                                false,
-                                Persistence::Default,
-                                Some(protocol),
-                            )
-                            .and_then(|_| out.flush());
-                    }
-                    Box::new(CustomStream::new(
-                        RawReader {
-                            client: Arc::clone(&client),
-                        },
-                        RawWriter { client },
-                    ))
-                }
-                Output::Writer(mut writer) => {
-                    response
-                        .raw_print(
-                            writer.by_ref(),
-                            self.http_version.clone(),
-                            &self.headers,
-                            false,
-                            Some(protocol),
-                        )
-                        .ok(); // TODO: unused result
-                    writer.flush().ok(); // TODO: unused result
-                    Box::new(CustomStream::new(self.extract_reader_impl(), writer))
-                }
-                Output::Answered => panic!("upgrade() on a request already answered"),
-            };
-
-        match self.notify_when_responded.take() {
-            Some(sender) => Box::new(NotifyOnDrop {
-                sender,
-                inner: stream,
-            }),
-            None => stream,
-        }
-    }
-
-    /// Allows to read the body of the request.
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// # use std::io::Read;
-    /// # let server = tiny_http::Server::http("0.0.0.0:0").unwrap();
-    /// let mut request = server.recv().unwrap();
-    /// let mut content = String::new();
-    /// request.as_reader().read_to_string(&mut content).unwrap();
-    /// ```
-    ///
-    /// If the client sent a `Expect: 100-continue` header with the request, calling this
-    ///  function will send back a `100 Continue` response.
-    #[inline]
-    pub fn as_reader(&mut self) -> &mut dyn Read {
-        if self.must_send_continue {
-            self.must_send_continue = false;
-            match &mut self.output {
-                Output::Client(client) => {
-                    client.send_continue().ok();
-                }
-                Output::Writer(writer) => {
-                    let msg = Response::new_empty(StatusCode(100));
-                    msg.raw_print(
-                        writer.by_ref(),
-                        self.http_version.clone(),
-                        &self.headers,
-                        true,
-                        None,
-                    )
-                    .ok();
-                    writer.flush().ok();
-                }
-                Output::Answered => {}
-            }
-        }
-
-        if self.data_reader.is_none() {
-            let reader: Box<dyn Read + Send> = match &self.output {
-                Output::Client(client) => Box::new(BodyReader::new(Arc::clone(client))),
-                _ => Box::new(io::empty()),
-            };
-            self.data_reader = Some(reader);
-        }
-        self.data_reader.as_mut().unwrap()
-    }
-
-    /// Turns the `Request` into a writer.
-    ///
-    /// The writer has a raw access to the stream to the user.
-    /// This function is useful for things like CGI.
-    ///
-    /// The connection is closed once the writer is dropped, since the server cannot know how
-    /// the bytes written were framed.
-    #[inline]
-    pub fn into_writer(mut self) -> Box<dyn Write + Send + 'static> {
-        let writer = self.extract_writer_impl();
-        if let Some(sender) = self.notify_when_responded.take() {
-            let writer = NotifyOnDrop {
-                sender,
-                inner: writer,
-            };
-            Box::new(writer) as Box<dyn Write + Send + 'static>
-        } else {
-            writer
-        }
-    }
-
-    /// Extract the response `Writer` object from the Request, dropping this `Writer` has the same side effects
-    /// as the object returned by `into_writer` above.
-    ///
-    /// This may only be called once on a single request.
-    fn extract_writer_impl(&mut self) -> Box<dyn Write + Send + 'static> {
-        match std::mem::replace(&mut self.output, Output::Answered) {
-            Output::Client(client) => {
-                client.lock_io().close = true;
-                Box::new(RawWriter { client })
-            }
-            Output::Writer(writer) => writer,
-            Output::Answered => panic!("the response writer of this request was already taken"),
-        }
-    }
-
-    /// Extract the body `Reader` object from the Request.
-    ///
-    /// This may only be called once on a single request.
-    fn extract_reader_impl(&mut self) -> Box<dyn Read + Send + 'static> {
-        self.as_reader();
-        self.data_reader.take().unwrap()
-    }
-
-    /// Sends a response to this request.
-    #[inline]
-    pub fn respond<R>(mut self, response: Response<R>) -> Result<(), IoError>
-    where
-        R: Read,
-    {
-        let res = self.respond_impl(response);
-        if let Some(sender) = self.notify_when_responded.take() {
-            sender.send(()).unwrap();
-        }
-        res
-    }
-
-    fn respond_impl<R>(&mut self, response: Response<R>) -> Result<(), IoError>
-    where
-        R: Read,
-    {
-        let do_not_send_body = self.method == Method::Head;
-        match std::mem::replace(&mut self.output, Output::Answered) {
-            Output::Client(client) => {
-                let mut io = client.lock_io();
-                let close = client.must_close(&io, self.close);
-                let persistence = if close {
-                    Persistence::Close
-                } else if self.keep_alive_1_0 {
-                    Persistence::KeepAlive
-                } else {
-                    Persistence::Default
-                };
-                let mut out = Out {
-                    buf: &mut io.wbuf,
-                    stream: &client.stream,
-                };
-                let result = response
-                    .print(
-                        &mut out,
-                        &self.http_version,
-                        do_not_send_body,
-                        persistence,
-                        None,
-                    )
-                    .and_then(|_| out.flush());
-                if close || result.is_err() {
-                    io.close = true;
-                }
-                Self::ignore_client_closing_errors(result)
-            }
-            Output::Writer(mut writer) => {
-                Self::ignore_client_closing_errors(response.raw_print(
-                    writer.by_ref(),
-                    self.http_version.clone(),
-                    &self.headers,
-                    do_not_send_body,
-                    None,
-                ))?;
-                Self::ignore_client_closing_errors(writer.flush())
-            }
-            Output::Answered => Ok(()),
-        }
-    }
-
-    fn ignore_client_closing_errors(result: io::Result<()>) -> io::Result<()> {
-        result.or_else(|err| match err.kind() {
-            ErrorKind::BrokenPipe => Ok(()),
-            ErrorKind::ConnectionAborted => Ok(()),
-            ErrorKind::ConnectionRefused => Ok(()),
-            ErrorKind::ConnectionReset => Ok(()),
-            _ => Err(err),
+    /// The header fields, in the order sent.
+    pub fn headers(&self) -> impl Iterator<Item = Header<'_>> {
+        let fields = self.lent.as_ref().map_or(&[][..], |lent| &lent.fields[..]);
+        fields.iter().map(|field| Header {
+            name: self.text(field.name),
+            value: self.text(field.value),
         })
     }
 
-    pub(crate) fn with_notify_sender(mut self, sender: Sender<()>) -> Self {
-        self.notify_when_responded = Some(sender);
-        self
+    /// The value of the first field called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+
+    /// The client's address (of the TCP connection, so a proxy's when there is one).
+    pub fn remote_addr(&self) -> &SocketAddr {
+        &self.client.remote_addr
+    }
+
+    /// Announces slow work (reading a large directory, say): the serving thread stops counting
+    /// as one that takes ready connections, and another is started or woken to take its place,
+    /// so other clients don't wait behind this one.
+    pub fn will_block(&self) {
+        crate::util::will_block();
+    }
+
+    /// Whether the client has closed its end of the connection (or it broke), so that work for
+    /// it can stop. A client that only shut down its sending side counts as gone.
+    pub fn client_gone(&self) -> bool {
+        self.client.stream.peer_gone()
+    }
+
+    /// Sends `response`. It is written at once as far as the client takes it; the rest is sent
+    /// as the client reads, without holding this thread.
+    pub fn respond(mut self, response: Response) {
+        if let Some(lent) = self.lent.take() {
+            self.client.respond(&self.head, lent, response);
+        }
     }
 }
 
 impl fmt::Debug for Request {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> Result<(), fmt::Error> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
-            formatter,
-            "Request({} {} from {:?})",
-            self.method, self.path, self.remote_addr
+            f,
+            "Request({} {} from {})",
+            self.method_str(),
+            self.url(),
+            self.client.remote_addr
         )
     }
 }
 
 impl Drop for Request {
     fn drop(&mut self) {
-        if !matches!(self.output, Output::Answered) {
-            let response = Response::empty(500);
-            let _ = self.respond_impl(response); // ignoring any potential error
-            if let Some(sender) = self.notify_when_responded.take() {
-                sender.send(()).unwrap();
-            }
-        }
-    }
-}
-
-/// Dummy trait that regroups the `Read` and `Write` traits.
-///
-/// Automatically implemented on all types that implement both `Read` and `Write`.
-pub trait ReadWrite: Read + Write {}
-impl<T> ReadWrite for T where T: Read + Write {}
-
-#[cfg(test)]
-mod tests {
-    use super::Request;
-
-    #[test]
-    fn must_be_send() {
-        #![allow(dead_code)]
-        fn f<T: Send>(_: &T) {}
-        fn bar(rq: &Request) {
-            f(rq);
+        if let Some(lent) = self.lent.take() {
+            let mut response = Response::new(500, Body::Empty);
+            response.add_header("Content-Type", "text/plain; charset=utf-8");
+            self.client.respond(&self.head, lent, response);
         }
     }
 }

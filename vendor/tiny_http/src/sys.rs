@@ -1,5 +1,5 @@
 //! The system calls std doesn't wrap for us: sendfile, MSG_MORE, socket options, poll and
-//! epoll. The only `unsafe` in this crate.
+//! epoll. The only `unsafe` in this crate. Linux only: the engine is built on epoll.
 #![allow(unsafe_code)]
 
 use std::fs::File;
@@ -12,7 +12,6 @@ use std::time::Duration;
 ///
 /// Returns 0 at the end of the file. Fails with `InvalidInput` or `Unsupported` where the file
 /// system can't do sendfile; the caller then copies through a buffer.
-#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn sendfile(
     out: RawFd,
     file: &File,
@@ -37,15 +36,9 @@ pub(crate) fn sendfile(
     Ok(sent as usize)
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn sendfile(_: RawFd, _: &File, _: &mut u64, _: usize) -> io::Result<usize> {
-    Err(io::Error::new(io::ErrorKind::Unsupported, "sendfile"))
-}
-
 /// Sends what it can of `buf` on the socket `out` with MSG_MORE: the kernel holds the bytes
 /// back to go out with what the next call sends (a sendfile body), as TCP_CORK would, so a
 /// response head doesn't take a segment, and a wake-up of the client, of its own.
-#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn send_more(out: RawFd, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: `buf` is a valid readable slice for the duration of the call and `out` an open
     // socket owned by the caller's connection.
@@ -63,14 +56,8 @@ pub(crate) fn send_more(out: RawFd, buf: &[u8]) -> io::Result<usize> {
     Ok(sent as usize)
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn send_more(_: RawFd, _: &[u8]) -> io::Result<usize> {
-    Err(io::Error::new(io::ErrorKind::Unsupported, "MSG_MORE"))
-}
-
 /// Sets TCP_NODELAY on a listening socket. Linux copies it to every socket `accept()`
 /// returns, which saves a system call per connection.
-#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn set_inherited_nodelay(listener: RawFd) -> io::Result<()> {
     let on: libc::c_int = 1;
     // SAFETY: `listener` is an open socket for the duration of the call, and the option value
@@ -90,14 +77,6 @@ pub(crate) fn set_inherited_nodelay(listener: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn set_inherited_nodelay(_: RawFd) -> io::Result<()> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "inherited TCP_NODELAY",
-    ))
-}
-
 /// Error numbers the accept loop treats as running out of a resource: back off and retry.
 pub(crate) fn is_resource_exhaustion(err: &io::Error) -> bool {
     matches!(
@@ -112,6 +91,23 @@ pub(crate) fn is_fatal_accept_error(err: &io::Error) -> bool {
         err.raw_os_error(),
         Some(libc::EBADF | libc::EINVAL | libc::ENOTSOCK | libc::EOPNOTSUPP | libc::EFAULT)
     )
+}
+
+/// The events `fd` has pending among `events` and the ones always reported (errors, hang-ups),
+/// without waiting.
+pub(crate) fn poll_revents(fd: RawFd, events: libc::c_short) -> io::Result<libc::c_short> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is a valid, exclusive pollfd array of length 1 for the duration of the
+    // call; `fd` is owned by the caller's connection.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(pfd.revents)
 }
 
 /// Waits up to `timeout_ms` (from [`millis`]; -1: forever) for `fd` to be ready for `events`
@@ -193,14 +189,15 @@ impl Epoll {
         Ok(())
     }
 
-    /// One-shot interest in `fd` becoming readable (or closed by the peer): one event, to one
-    /// waiter, then nothing until [`Epoll::rearm`]. `add` registers, `rearm` re-enables.
-    pub(crate) fn add(&self, fd: RawFd, token: u64) -> io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_ADD, fd, ONESHOT_READ, token)
+    /// One-shot interest in `fd`: one event, to one waiter, then nothing until it is re-armed.
+    /// `add` registers, `rearm` re-enables, with `Interest::Read` (readable, or closed by the
+    /// peer) or `Interest::Write` (room to write; errors and hang-ups are always reported).
+    pub(crate) fn add(&self, fd: RawFd, token: u64, interest: Interest) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, interest.events(), token)
     }
 
-    pub(crate) fn rearm(&self, fd: RawFd, token: u64) -> io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_MOD, fd, ONESHOT_READ, token)
+    pub(crate) fn rearm(&self, fd: RawFd, token: u64, interest: Interest) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd, interest.events(), token)
     }
 
     /// Takes one ready event, waiting up to `timeout` (`None`: forever). Returns its token,
@@ -228,7 +225,23 @@ impl Epoll {
     }
 }
 
-const ONESHOT_READ: u32 = (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLONESHOT) as u32;
+/// What a one-shot registration waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Interest {
+    Read,
+    Write,
+}
+
+impl Interest {
+    fn events(self) -> u32 {
+        // No EPOLLRDHUP when waiting to write: a client that shut down its sending side may
+        // still be reading, and the flag would wake us again and again while the socket is full.
+        (match self {
+            Interest::Read => libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLONESHOT,
+            Interest::Write => libc::EPOLLOUT | libc::EPOLLONESHOT,
+        }) as u32
+    }
+}
 
 impl Drop for Epoll {
     fn drop(&mut self) {

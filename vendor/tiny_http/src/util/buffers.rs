@@ -1,10 +1,37 @@
-//! The per-connection read and write buffers.
+//! The per-connection read and write buffers, lent out by a per-thread pool.
 //!
-//! Upstream reads the head byte by byte through a 1 KiB `BufReader` that can't hold more than
-//! one line, and writes through a 1 KiB `BufWriter`, so a response's head and a small body went
+//! Upstream read the head byte by byte through a 1 KiB `BufReader` that couldn't hold more than
+//! one line, and wrote through a 1 KiB `BufWriter`, so a response's head and a small body went
 //! out in separate sends. These keep a whole head, and a head plus a small body, in one buffer.
+//!
+//! A connection holds buffers only while it is being served: they go back to the pool of the
+//! thread serving it when it waits for its next request with nothing buffered, so an idle
+//! keep-alive connection costs no buffer memory.
 
-use std::io::{self, Read, Write};
+use std::cell::RefCell;
+use std::io::{self, Read};
+
+/// The read buffer's first size: most request heads fit.
+const INITIAL_READ_BUF: usize = 2048;
+/// The write buffer's size: a response head and a small body go out in one send.
+pub(crate) const WRITE_BUF: usize = 4096;
+/// Buffers of each kind a thread keeps for its next connections.
+const POOLED_PER_THREAD: usize = 16;
+
+/// Free read buffers and free write buffers.
+struct Pool {
+    read: Vec<Box<[u8]>>,
+    write: Vec<Vec<u8>>,
+}
+
+thread_local! {
+    static POOL: RefCell<Pool> = const {
+        RefCell::new(Pool {
+            read: Vec::new(),
+            write: Vec::new(),
+        })
+    };
+}
 
 /// Bytes read from the socket and not consumed yet: the rest of a head, a body, or pipelined
 /// requests. Allocated at the first read, grown only as far as the head limit asks.
@@ -14,8 +41,6 @@ pub(crate) struct ReadBuf {
     start: usize,
     end: usize,
 }
-
-const INITIAL_READ_BUF: usize = 2048;
 
 impl ReadBuf {
     pub(crate) fn data(&self) -> &[u8] {
@@ -34,6 +59,11 @@ impl ReadBuf {
     /// bytes to the front, or by growing the buffer, but never past `limit` bytes.
     /// Returns 0 at end of stream, or if the buffer already holds `limit` bytes.
     pub(crate) fn fill(&mut self, mut src: impl Read, limit: usize) -> io::Result<usize> {
+        if self.buf.is_empty() {
+            self.buf = POOL
+                .with(|pool| pool.borrow_mut().read.pop())
+                .unwrap_or_else(|| vec![0; INITIAL_READ_BUF].into_boxed_slice());
+        }
         if self.end == self.buf.len() {
             if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);
@@ -53,73 +83,95 @@ impl ReadBuf {
         Ok(n)
     }
 
-    /// Moves up to `out.len()` buffered bytes into `out`.
-    pub(crate) fn take_into(&mut self, out: &mut [u8]) -> usize {
-        let n = out.len().min(self.end - self.start);
-        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
-        self.consume(n);
-        n
+    /// Gives the memory back to this thread's pool if nothing is buffered.
+    pub(crate) fn release(&mut self) {
+        if self.start == self.end && self.buf.len() == INITIAL_READ_BUF {
+            let buf = std::mem::take(&mut self.buf);
+            POOL.with(|pool| {
+                let mut pool = pool.borrow_mut();
+                if pool.read.len() < POOLED_PER_THREAD {
+                    pool.read.push(buf);
+                }
+            });
+        } else if self.start == self.end {
+            self.buf = Box::default();
+        }
     }
 }
 
-/// Response bytes not sent yet. Sized so that a response head and a small file go out in one
-/// send; allocated at the first response.
+/// Response bytes not sent yet: a head, a small body, or a slice of a streamed body.
 #[derive(Default)]
 pub(crate) struct WriteBuf {
-    buf: Box<[u8]>,
-    len: usize,
+    buf: Vec<u8>,
+    /// Bytes before this offset have been sent.
+    start: usize,
 }
 
-pub(crate) const WRITE_BUF: usize = 4096;
-
 impl WriteBuf {
-    fn ensure_allocated(&mut self) {
-        if self.buf.is_empty() {
-            self.buf = vec![0; WRITE_BUF].into_boxed_slice();
+    /// The bytes not sent yet.
+    pub(crate) fn pending(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    /// Marks `n` pending bytes as sent.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.buf.len());
+        if self.start == self.buf.len() {
+            self.start = 0;
+            self.buf.clear();
         }
     }
 
-    pub(crate) fn spare(&mut self) -> &mut [u8] {
-        self.ensure_allocated();
-        &mut self.buf[self.len..]
-    }
-
-    pub(crate) fn advance(&mut self, n: usize) {
-        self.len = (self.len + n).min(self.buf.len());
-    }
-
-    pub(crate) fn is_full(&self) -> bool {
-        !self.buf.is_empty() && self.len == self.buf.len()
-    }
-
-    /// Takes everything buffered, for a caller that sends it itself.
-    pub(crate) fn take_pending(&mut self) -> &[u8] {
-        let pending = self.len;
-        self.len = 0;
-        &self.buf[..pending]
-    }
-
-    /// Writes out everything buffered.
-    pub(crate) fn flush_to(&mut self, mut dst: impl Write) -> io::Result<()> {
-        let pending = self.len;
-        // Forget the bytes even if the write fails: the connection is closed after an error.
-        self.len = 0;
-        dst.write_all(&self.buf[..pending])
-    }
-
-    /// Appends `data`, sending the buffer first if `data` doesn't fit, and sending `data`
-    /// directly if it is larger than the whole buffer.
-    pub(crate) fn write_to(&mut self, data: &[u8], mut dst: impl Write) -> io::Result<()> {
-        self.ensure_allocated();
-        if data.len() > self.buf.len() - self.len {
-            self.flush_to(&mut dst)?;
-            if data.len() >= self.buf.len() {
-                return dst.write_all(data);
-            }
+    /// The buffer itself, to append a response head to (it may grow past [`WRITE_BUF`]).
+    pub(crate) fn vec(&mut self) -> &mut Vec<u8> {
+        if self.buf.capacity() == 0 {
+            self.buf = POOL
+                .with(|pool| pool.borrow_mut().write.pop())
+                .unwrap_or_else(|| Vec::with_capacity(WRITE_BUF));
         }
-        self.buf[self.len..self.len + data.len()].copy_from_slice(data);
-        self.len += data.len();
-        Ok(())
+        &mut self.buf
+    }
+
+    /// Appends `data`.
+    pub(crate) fn push(&mut self, data: &[u8]) {
+        self.vec().extend_from_slice(data);
+    }
+
+    /// Room left before the buffer holds [`WRITE_BUF`] bytes.
+    pub(crate) fn room(&self) -> usize {
+        WRITE_BUF.saturating_sub(self.buf.len())
+    }
+
+    /// Reads once from `src` into the room left, at most `max` bytes. Returns 0 at the end of
+    /// `src`, or when there is no room.
+    pub(crate) fn fill_from(&mut self, mut src: impl Read, max: usize) -> io::Result<usize> {
+        let want = self.room().min(max);
+        if want == 0 {
+            return Ok(0);
+        }
+        self.vec();
+        let len = self.buf.len();
+        self.buf.resize(len + want, 0);
+        let result = src.read(&mut self.buf[len..]);
+        let n = *result.as_ref().unwrap_or(&0);
+        self.buf.truncate(len + n);
+        result
+    }
+
+    /// Gives the memory back to this thread's pool if nothing is pending.
+    pub(crate) fn release(&mut self) {
+        if !self.buf.is_empty() || self.buf.capacity() == 0 {
+            return;
+        }
+        let buf = std::mem::take(&mut self.buf);
+        if buf.capacity() == WRITE_BUF {
+            POOL.with(|pool| {
+                let mut pool = pool.borrow_mut();
+                if pool.write.len() < POOLED_PER_THREAD {
+                    pool.write.push(buf);
+                }
+            });
+        }
     }
 }
 
@@ -146,21 +198,26 @@ mod tests {
         rb.consume(5000);
         assert_eq!(rb.fill(&mut src, 6000).unwrap(), 4000);
         assert_eq!(rb.data().len(), 5000);
-        let mut out = [0u8; 10];
-        assert_eq!(rb.take_into(&mut out), 10);
-        assert_eq!(rb.data().len(), 4990);
+        rb.consume(5000);
+        rb.release();
+        assert!(rb.buf.is_empty());
     }
 
     #[test]
-    fn write_buf_batches_small_writes_and_passes_large_ones_through() {
+    fn write_buf_sends_in_parts_and_returns_to_the_pool() {
         let mut wb = WriteBuf::default();
-        let mut sink = Vec::new();
-        wb.write_to(b"head", &mut sink).unwrap();
-        assert!(sink.is_empty());
-        wb.write_to(&[1u8; WRITE_BUF * 2], &mut sink).unwrap();
-        assert_eq!(sink.len(), 4 + WRITE_BUF * 2);
-        wb.write_to(b"tail", &mut sink).unwrap();
-        wb.flush_to(&mut sink).unwrap();
-        assert_eq!(&sink[sink.len() - 4..], b"tail");
+        wb.push(b"head");
+        assert_eq!(wb.fill_from(&b"body"[..], 2).unwrap(), 2);
+        assert_eq!(wb.pending(), b"headbo");
+        wb.consume(3);
+        assert_eq!(wb.pending(), b"dbo");
+        assert_eq!(wb.room(), WRITE_BUF - 6);
+        wb.consume(3);
+        assert!(wb.pending().is_empty());
+        wb.release();
+        assert_eq!(wb.buf.capacity(), 0);
+        // The next buffer on this thread is the pooled one.
+        wb.push(b"x");
+        assert_eq!(wb.buf.capacity(), WRITE_BUF);
     }
 }

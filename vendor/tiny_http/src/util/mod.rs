@@ -1,17 +1,12 @@
+//! The machinery under a connection: buffers, the epoll set and its threads, the registry of
+//! open connections, and the thread pool.
+
 pub(crate) use self::buffers::{ReadBuf, WriteBuf};
-pub use self::custom_stream::CustomStream;
-pub use self::equal_reader::EqualReader;
-pub use self::fused_reader::FusedReader;
-pub use self::messages_queue::MessagesQueue;
 pub(crate) use self::pollers::{will_block, Pollers};
-pub(crate) use self::registry::Registry;
+pub(crate) use self::registry::{ip_key, Registry, Scope};
 pub(crate) use self::task_pool::TaskPool;
 
 mod buffers;
-mod custom_stream;
-mod equal_reader;
-mod fused_reader;
-mod messages_queue;
 mod pollers;
 mod registry;
 mod task_pool;

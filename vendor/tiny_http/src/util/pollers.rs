@@ -13,11 +13,12 @@
 //! serves it at once, with no hand-off to another thread. (The accept thread accepts only
 //! while no poller is free to, see [`crate::core::accept_loop`].)
 //!
-//! A thread about to wait for its client in the middle of a request (the rest of a head, a
-//! body, room in the socket for a response) calls [`will_block`] first, which counts it out of
-//! the runnable threads and starts or wakes another. So a slow client still ties up only the
-//! thread serving it, and threads are only as many as the connections that are waiting for
-//! their client mid-request, plus the runnable ones.
+//! Connections also wait here, threadless, for room to send the rest of a response their
+//! client isn't taking (see [`crate::write`]). A thread about to wait on its thread after all
+//! (for the rest of a head that arrives slowly) or to do slow work for a handler calls
+//! [`will_block`] first, which counts it out of the runnable threads and starts or wakes
+//! another. So a slow client or a slow request ties up only its own thread, and threads are
+//! only as many as those, plus the runnable ones.
 
 use std::cell::RefCell;
 use std::io;
@@ -26,11 +27,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use std::net::TcpListener;
+use std::os::unix::io::AsRawFd;
+
 use crate::client::{self, Client};
-use crate::connection::Listener;
 use crate::core::{self as accept, Accepted, Core};
-use crate::settings::{timeout, Settings};
-use crate::sys::{Epoll, LISTEN_TOKEN, WAKE_TOKEN};
+use crate::settings::{timeout, Settings, Warning};
+use crate::sys::{Epoll, Interest, LISTEN_TOKEN, WAKE_TOKEN};
 use crate::util::TaskPool;
 
 pub(crate) struct Pollers {
@@ -41,7 +44,8 @@ pub(crate) struct Pollers {
     /// How many runnable threads we want: `Settings::threads`, by default the CPUs this
     /// process may run on.
     target: usize,
-    /// Idle connections are checked for the idle timeout this often; `None` if there is none.
+    /// Connections are checked for the idle and write timeouts this often; `None` if there
+    /// is neither.
     sweep_every: Option<Duration>,
     /// When the next check is due, in milliseconds since the server started.
     next_sweep: AtomicU64,
@@ -74,19 +78,23 @@ pub(crate) fn will_block() {
 }
 
 impl Pollers {
-    pub(crate) fn new(settings: &Settings, listener: &Listener) -> io::Result<Pollers> {
+    pub(crate) fn new(settings: &Settings, listener: &TcpListener) -> io::Result<Pollers> {
         let max_connections = settings.max_connections.max(1);
         let target = match settings.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         }
         .min(max_connections);
-        // Checked every tenth of the idle timeout, but at most 20 times a second and at
-        // least once: an idle connection is closed up to that much after its time.
-        let sweep_every = timeout(settings.idle_timeout)
-            .map(|t| (t / 10).clamp(Duration::from_millis(50), Duration::from_secs(1)));
+        // Checked every tenth of the shorter timeout, but at most 20 times a second and at
+        // least once: a connection is closed up to that much after its time.
+        let shortest = [settings.idle_timeout, settings.write_timeout]
+            .into_iter()
+            .filter_map(timeout)
+            .min();
+        let sweep_every =
+            shortest.map(|t| (t / 10).clamp(Duration::from_millis(50), Duration::from_secs(1)));
         let epoll = Epoll::new()?;
-        epoll.add(listener.raw_fd(), LISTEN_TOKEN)?;
+        epoll.add(listener.as_raw_fd(), LISTEN_TOKEN, Interest::Read)?;
         Ok(Pollers {
             epoll,
             pool: TaskPool::new(run, settings.thread_stack_size, max_connections + target),
@@ -132,13 +140,24 @@ impl Pollers {
         }
     }
 
-    /// Puts a connection (in state IDLE) into the set, or back into it; from here any poller
-    /// may take it.
+    /// Puts a connection (IDLE) into the set, or back into it, to wait for its next request;
+    /// from here any poller may take it.
     pub(crate) fn watch(&self, client: &Client) -> io::Result<()> {
+        self.register(client, Interest::Read)
+    }
+
+    /// Puts a connection (WAITING_TO_WRITE) back into the set, to wait for room to send the
+    /// rest of its response.
+    pub(crate) fn watch_writable(&self, client: &Client) -> io::Result<()> {
+        self.register(client, Interest::Write)
+    }
+
+    fn register(&self, client: &Client, interest: Interest) -> io::Result<()> {
+        let fd = client.stream.raw_fd();
         if client.watched.swap(true, Ordering::Relaxed) {
-            self.epoll.rearm(client.stream.raw_fd(), client.token)
+            self.epoll.rearm(fd, client.token, interest)
         } else {
-            self.epoll.add(client.stream.raw_fd(), client.token)
+            self.epoll.add(fd, client.token, interest)
         }
     }
 
@@ -166,8 +185,12 @@ impl Pollers {
             ),
             // Under the listener's lock: once it is closed its number may name another file.
             None => core.with_listener(|listener| {
-                if let Err(err) = self.epoll.rearm(listener.raw_fd(), LISTEN_TOKEN) {
-                    log::error!("epoll: {}", err);
+                if let Err(err) =
+                    self.epoll
+                        .rearm(listener.as_raw_fd(), LISTEN_TOKEN, Interest::Read)
+                {
+                    core.settings
+                        .warn(Warning::Internal(format!("epoll: {err}")));
                 }
             }),
         }
@@ -198,7 +221,7 @@ impl Pollers {
         }
     }
 
-    /// Makes every poller leave (the server is closing).
+    /// Makes every poller leave: call once the server is closing and no connection is left.
     pub(crate) fn stop(&self) {
         self.epoll.wake_all();
     }
@@ -212,8 +235,9 @@ impl Pollers {
             .is_ok()
     }
 
-    /// Closes the connections idle past the idle timeout, if a check is due; one thread
-    /// checks, whichever gets here first.
+    /// Closes the connections idle past the idle timeout, and those whose client has taken
+    /// nothing for the write timeout, if a check is due; one thread checks, whichever gets
+    /// here first.
     fn sweep(&self, core: &Core) {
         let Some(every) = self.sweep_every else {
             return;
@@ -229,17 +253,23 @@ impl Pollers {
         {
             return;
         }
-        let idle_ms = core.settings.idle_timeout.as_millis() as u64;
-        core.registry.close_idle(now.saturating_sub(idle_ms));
+        let before = |limit: Duration| {
+            timeout(limit).map(|limit| now.saturating_sub(limit.as_millis() as u64))
+        };
+        core.registry.expire(
+            before(core.settings.idle_timeout),
+            before(core.settings.write_timeout),
+        );
     }
 }
 
 /// A poller thread: takes ready connections and serves them until there are more runnable
-/// threads than wanted or the server closes, then returns to the pool.
+/// threads than wanted, or the server is closing and no connection is left; then returns to
+/// the pool.
 fn run(core: Arc<Core>) {
     let pollers = &core.pollers;
     loop {
-        if core.is_closing() {
+        if core.is_closing() && core.registry.len() == 0 {
             pollers.runnable.fetch_sub(1, Ordering::SeqCst);
             return;
         }
@@ -260,7 +290,8 @@ fn run(core: Arc<Core>) {
             }
             Err(err) => {
                 // EBADF, EFAULT, EINVAL: not something waiting would cure.
-                log::error!("epoll_wait: {}", err);
+                core.settings
+                    .warn(Warning::Internal(format!("epoll_wait: {err}")));
                 pollers.runnable.fetch_sub(1, Ordering::SeqCst);
                 return;
             }
@@ -297,7 +328,9 @@ fn serve(core: &Arc<Core>, client: Arc<Client>) {
     // out), not the thread: a dead poller would still count as runnable.
     let served = panic::catch_unwind(AssertUnwindSafe(|| client::serve_ready(client)));
     if served.is_err() {
-        log::error!("a request handler panicked; its connection was closed");
+        core.settings.warn(Warning::Internal(
+            "a request handler panicked; its connection was closed".into(),
+        ));
     }
     let waited = SERVING
         .with(|serving| serving.borrow_mut().take())

@@ -1,11 +1,14 @@
-//! The set of open connections: counted for the connection cap, searched for a connection to
-//! close when the cap is reached, and closed when the server shuts down.
+//! The set of open connections: counted for the connection cap and per client address,
+//! searched for a connection to close when room is needed, swept for timeouts, and closed when
+//! the server shuts down.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::client::{state, Client};
+use crate::client::{Client, Phase};
 
 #[derive(Default)]
 pub(crate) struct Registry {
@@ -21,15 +24,46 @@ struct Slots {
     /// Tells apart the connections that use a slot one after another, so that an epoll event
     /// for a closed connection never reaches the next one in its slot.
     serial: u32,
+    /// Open connections per client address (see [`ip_key`]).
+    per_ip: HashMap<IpAddr, usize>,
 }
 
 /// A head that has been arriving for longer than this is fair game when room is needed: real
 /// clients send their head in one go, slowloris clients dribble it.
 const SLOW_HEAD_MS: u64 = 1000;
 
-/// Who removes a closed connection from the registry: a connection closed while IDLE has no
-/// thread (it waits in epoll), so whoever closes it removes it; one closed in another state is
-/// removed by the thread serving it, when that thread notices.
+/// A response the client has taken no byte of for this long is fair game when room is needed:
+/// a client that reads, however slowly, keeps making room in its socket within a round trip.
+const STALLED_WRITE_MS: u64 = 3000;
+
+/// Which connections [`Registry::evict_one`] may choose from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scope {
+    All,
+    /// Those from one client address (an [`ip_key`]).
+    Ip(IpAddr),
+}
+
+/// The address connections are counted under for the per-address limit: IPv4 addresses as
+/// they are (IPv4-mapped IPv6 ones unmapped), IPv6 addresses by their /64 network, the
+/// smallest block a host gets: counting single IPv6 addresses would let one host open as many
+/// connections as it has addresses.
+pub(crate) fn ip_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let net = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(net))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+/// Who removes a closed connection from the registry: a connection closed while it has no
+/// thread (IDLE, WAITING_TO_WRITE: it waits in epoll) is removed by whoever closed it; one
+/// closed in another phase is removed by the thread serving it, when that thread notices.
 impl Registry {
     fn lock(&self) -> MutexGuard<'_, Slots> {
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
@@ -44,6 +78,10 @@ impl Registry {
         // poller's wake-up and of the listening socket (all ones, and all ones but the last).
         let token = u64::from(slots.serial) << 32 | slot as u64;
         let client = make(slot, token);
+        *slots
+            .per_ip
+            .entry(ip_key(client.remote_addr.ip()))
+            .or_default() += 1;
         if slot == slots.clients.len() {
             slots.clients.push(Some(Arc::clone(&client)));
         } else {
@@ -66,7 +104,9 @@ impl Registry {
         drop(taken);
     }
 
-    /// Empties `slot` if it holds `which` (any connection if `None`).
+    /// Empties `slot` if it holds `which` (any connection if `None`). The caller drops what it
+    /// returns after letting go of the lock: dropping a connection closes its socket and may
+    /// run a response's completion hook.
     fn take(
         &self,
         slots: &mut Slots,
@@ -79,6 +119,13 @@ impl Registry {
         }
         let taken = entry.take()?;
         slots.free.push(slot);
+        let key = ip_key(taken.remote_addr.ip());
+        if let Some(open) = slots.per_ip.get_mut(&key) {
+            *open -= 1;
+            if *open == 0 {
+                slots.per_ip.remove(&key);
+            }
+        }
         if self.count.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.emptied.notify_all();
         }
@@ -89,57 +136,74 @@ impl Registry {
         self.count.load(Ordering::SeqCst)
     }
 
-    /// Closes one connection to make room: the one idle the longest, else the one that has
-    /// been sending its head the longest (if for over a second). Returns whether it found one.
-    pub(crate) fn evict_one(&self, now_ms: u64) -> bool {
+    /// Open connections from the address `key` (an [`ip_key`]).
+    pub(crate) fn open_from(&self, key: IpAddr) -> usize {
+        self.lock().per_ip.get(&key).copied().unwrap_or(0)
+    }
+
+    /// Closes one connection within `scope` to make room: the one idle the longest; else,
+    /// of those whose client has taken no response byte for a few seconds or has been sending
+    /// its head for over a second, the one waiting the longest. Returns whether it found one.
+    pub(crate) fn evict_one(&self, now_ms: u64, scope: Scope) -> bool {
         let mut slots = self.lock();
-        let mut idle: Option<(u64, usize)> = None;
-        let mut slow: Option<(u64, usize)> = None;
+        let mut idle: Option<(u64, usize, Phase)> = None;
+        let mut stuck: Option<(u64, usize, Phase)> = None;
         for (slot, client) in slots.clients.iter().enumerate() {
             let Some(client) = client else { continue };
-            let (st, since) = client.state();
-            let pick = match st {
-                state::IDLE => &mut idle,
-                state::READING if now_ms.saturating_sub(since) > SLOW_HEAD_MS => &mut slow,
+            if let Scope::Ip(key) = scope {
+                if ip_key(client.remote_addr.ip()) != key {
+                    continue;
+                }
+            }
+            let (phase, since) = client.phase();
+            let waited = now_ms.saturating_sub(since);
+            let pick = match phase {
+                Phase::Idle => &mut idle,
+                Phase::WaitingToWrite if waited > STALLED_WRITE_MS => &mut stuck,
+                Phase::Reading if waited > SLOW_HEAD_MS => &mut stuck,
                 _ => continue,
             };
-            if pick.is_none_or(|(oldest, _)| since < oldest) {
-                *pick = Some((since, slot));
+            if pick.is_none_or(|(oldest, _, _)| since < oldest) {
+                *pick = Some((since, slot, phase));
             }
         }
         // The candidate may have moved on since we looked; then report failure and let the
         // caller refuse this one connection rather than scan again.
-        match (idle, slow) {
-            (Some((_, slot)), _) => {
-                let closed = slots.clients[slot]
-                    .as_ref()
-                    .is_some_and(|c| c.close_if(state::IDLE));
-                let taken = if closed {
-                    self.take(&mut slots, slot, None)
-                } else {
-                    None
-                };
-                // Closing the socket is left for after the lock.
-                drop(slots);
-                taken.is_some()
-            }
-            (None, Some((_, slot))) => slots.clients[slot]
-                .as_ref()
-                .is_some_and(|c| c.close_if(state::READING)),
-            (None, None) => false,
+        let Some((_, slot, phase)) = idle.or(stuck) else {
+            return false;
+        };
+        let closed = slots.clients[slot]
+            .as_ref()
+            .is_some_and(|c| c.close_if(phase));
+        if !closed {
+            return false;
         }
+        let taken = if phase.is_threadless() {
+            self.take(&mut slots, slot, None)
+        } else {
+            None
+        };
+        drop(slots);
+        drop(taken);
+        true
     }
 
-    /// Closes the connections idle since before `before_ms`.
-    pub(crate) fn close_idle(&self, before_ms: u64) {
+    /// Closes the connections idle since before `idle_before_ms`, and those waiting to write
+    /// that have taken no byte since before `write_before_ms` (either `None`: no timeout).
+    pub(crate) fn expire(&self, idle_before_ms: Option<u64>, write_before_ms: Option<u64>) {
         let mut slots = self.lock();
         let mut closed = Vec::new();
         for slot in 0..slots.clients.len() {
-            let expired = slots.clients[slot].as_ref().is_some_and(|c| {
-                let (st, since) = c.state();
-                st == state::IDLE && since < before_ms && c.close_if(state::IDLE)
-            });
-            if expired {
+            let Some(client) = &slots.clients[slot] else {
+                continue;
+            };
+            let (phase, since) = client.phase();
+            let limit = match phase {
+                Phase::Idle => idle_before_ms,
+                Phase::WaitingToWrite => write_before_ms,
+                _ => None,
+            };
+            if limit.is_some_and(|before| since < before) && client.close_if(phase) {
                 closed.extend(self.take(&mut slots, slot, None));
             }
         }
@@ -147,7 +211,8 @@ impl Registry {
         drop(closed);
     }
 
-    /// Closes every connection that isn't handling a request (for shutdown).
+    /// For shutdown: closes every idle connection, and those still reading a head; the
+    /// others finish the response in progress.
     pub(crate) fn close_waiting(&self) {
         let mut slots = self.lock();
         let mut closed = Vec::new();
@@ -155,15 +220,16 @@ impl Registry {
             let Some(client) = &slots.clients[slot] else {
                 continue;
             };
-            if client.close_if(state::IDLE) {
+            if client.close_if(Phase::Idle) {
                 closed.extend(self.take(&mut slots, slot, None));
             } else {
-                client.close_if(state::READING);
+                client.close_if(Phase::Reading);
             }
         }
         drop(slots);
         drop(closed);
     }
+
     /// Waits until no connection is left, or until `deadline`. Returns whether none is left.
     pub(crate) fn wait_empty(&self, deadline: Instant) -> bool {
         let mut slots = self.lock();
@@ -178,5 +244,19 @@ impl Registry {
             };
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_count_by_host_and_ipv6_by_64() {
+        let key = |s: &str| ip_key(s.parse().unwrap());
+        assert_eq!(key("10.0.0.1"), key("::ffff:10.0.0.1"));
+        assert_ne!(key("10.0.0.1"), key("10.0.0.2"));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
     }
 }

@@ -1,0 +1,166 @@
+//! Option values: the text a flag or an environment variable carries, turned into what the
+//! configuration holds. Each parser says what it expected when the text won't do; the caller
+//! adds which option it was.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::policy::{Dotfiles, Symlinks};
+
+/// What a value should have looked like: the end of a usage error's one line.
+pub type Expected = Cow<'static, str>;
+
+pub fn port(v: &str) -> Result<u16, Expected> {
+    v.trim()
+        .parse()
+        .map_err(|_| "a port number from 0 to 65535".into())
+}
+
+pub fn ip(v: &str) -> Result<IpAddr, Expected> {
+    let bare = v.trim().trim_start_matches('[').trim_end_matches(']');
+    bare.parse()
+        .map_err(|_| "an IP address such as 0.0.0.0, :: or 127.0.0.1".into())
+}
+
+pub fn boolean(v: &str) -> Result<bool, Expected> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err("1/true/yes/on or 0/false/no/off".into()),
+    }
+}
+
+pub fn dotfiles(v: &str) -> Result<Dotfiles, Expected> {
+    match v.trim() {
+        "hide" => Ok(Dotfiles::Hide),
+        "allow" => Ok(Dotfiles::Allow),
+        _ => Err("hide or allow".into()),
+    }
+}
+
+pub fn symlinks(v: &str) -> Result<Symlinks, Expected> {
+    match v.trim() {
+        "inside" => Ok(Symlinks::Inside),
+        "any" => Ok(Symlinks::Any),
+        "deny" => Ok(Symlinks::Deny),
+        _ => Err("inside, any or deny".into()),
+    }
+}
+
+/// A whole number above 0.
+pub fn count(v: &str) -> Result<usize, Expected> {
+    match v.trim().parse() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("a whole number above 0".into()),
+    }
+}
+
+/// `15` (seconds), `15s`, `500ms` or `2m`.
+pub fn duration(v: &str) -> Result<Duration, Expected> {
+    let s = v.trim();
+    let (number, scale_ms) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1000)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60_000)
+    } else {
+        (s, 1000)
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale_ms))
+        .map(Duration::from_millis)
+        .ok_or_else(|| "a duration such as 15, 15s, 500ms or 2m".into())
+}
+
+/// Response headers a configured header may not set: they frame the message, describe the
+/// representation, or are the server's to decide.
+const RESERVED_HEADERS: &[&str] = &[
+    "accept-ranges",
+    "allow",
+    "connection",
+    "content-encoding",
+    "content-length",
+    "content-range",
+    "content-type",
+    "date",
+    "etag",
+    "keep-alive",
+    "last-modified",
+    "location",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "vary",
+];
+
+/// Whether `b` may appear in a header name (an RFC 9110 token).
+pub fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// `Name: value`, a header the server may send as configured.
+pub fn header(v: &str) -> Result<(String, String), Expected> {
+    let Some((name, value)) = v.split_once(':') else {
+        return Err("'Name: value'".into());
+    };
+    let value = value.trim_matches([' ', '\t']);
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return Err("a header name that is a token, such as X-Frame-Options".into());
+    }
+    if !value
+        .bytes()
+        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+    {
+        return Err("a header value of printable ASCII".into());
+    }
+    if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        return Err("a header the server doesn't set itself".into());
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("15"), Ok(Duration::from_secs(15)));
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(duration("0"), Ok(Duration::ZERO));
+        assert!(duration("5h").is_err());
+        assert!(duration("-1").is_err());
+        assert!(duration("99999999999999999999m").is_err());
+    }
+
+    #[test]
+    fn headers() {
+        assert_eq!(
+            header("X-A:  b c "),
+            Ok(("X-A".to_string(), "b c".to_string()))
+        );
+        assert!(header("NoColon").is_err());
+        assert!(header("Bad Name: x").is_err());
+        assert!(header("X-A: a\u{7}").is_err());
+        assert!(header("content-length: 5").is_err());
+    }
+
+    #[test]
+    fn small_values() {
+        assert_eq!(port(" 80 "), Ok(80));
+        assert!(port("70000").is_err());
+        assert_eq!(ip("[::1]"), Ok("::1".parse().unwrap()));
+        assert!(ip("localhost").is_err());
+        assert_eq!(boolean("YES"), Ok(true));
+        assert_eq!(boolean(""), Ok(false));
+        assert!(boolean("maybe").is_err());
+        assert!(count("0").is_err());
+        assert_eq!(count("3"), Ok(3));
+    }
+}
