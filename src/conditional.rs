@@ -174,19 +174,27 @@ mod tests {
         assert_eq!(c.evaluate(v(Some(T))), Outcome::Proceed);
     }
 
+    fn unmodified_since(date: &str) -> Conditions<'_> {
+        Conditions {
+            if_unmodified_since: Some(date),
+            ..Default::default()
+        }
+    }
+
+    fn modified_since(date: &str) -> Conditions<'_> {
+        Conditions {
+            if_modified_since: Some(date),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn if_unmodified_since() {
         let earlier = date(T - 1);
-        let c = Conditions {
-            if_unmodified_since: Some(&earlier),
-            ..Default::default()
-        };
+        let c = unmodified_since(&earlier);
         assert_eq!(c.evaluate(v(Some(T))), Outcome::PreconditionFailed);
         assert_eq!(c.evaluate(v(None)), Outcome::Proceed);
-        let c = Conditions {
-            if_unmodified_since: Some("yesterday"),
-            ..Default::default()
-        };
+        let c = unmodified_since("yesterday");
         assert_eq!(c.evaluate(v(Some(T))), Outcome::Proceed);
     }
 
@@ -222,19 +230,13 @@ mod tests {
             (T - 1, Outcome::Proceed),
         ] {
             let d = date(secs);
-            let c = Conditions {
-                if_modified_since: Some(&d),
-                ..Default::default()
-            };
+            let c = modified_since(&d);
             assert_eq!(c.evaluate(v(Some(T))), outcome);
             // Never for files without Last-Modified.
             assert_eq!(c.evaluate(v(None)), Outcome::Proceed);
         }
         // The obsolete formats are dates too (RFC 9110 §5.6.7).
-        let c = Conditions {
-            if_modified_since: Some("Tuesday, 14-Nov-23 22:13:20 GMT"),
-            ..Default::default()
-        };
+        let c = modified_since("Tuesday, 14-Nov-23 22:13:20 GMT");
         assert_eq!(c.evaluate(v(Some(T))), Outcome::NotModified);
     }
 

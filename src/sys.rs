@@ -1,5 +1,6 @@
-//! The system calls std doesn't wrap: opening relative to a directory descriptor, and waiting
-//! for signals. Every `unsafe` block of the crate is in this module.
+//! The system calls std doesn't wrap: opening relative to a directory descriptor (`openat`,
+//! `openat2`), the listening socket's backlog, the open-file limit, and waiting for signals.
+//! Every `unsafe` block of the crate is in this module.
 #![allow(unsafe_code)]
 
 use std::ffi::CStr;

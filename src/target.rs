@@ -155,24 +155,24 @@ mod tests {
     }
 
     #[test]
-    fn cleans_lexically_and_never_climbs_above_the_root() {
-        assert_eq!(path("/").clean, b"");
-        assert_eq!(path("//a").clean, b"a");
-        assert_eq!(path("/./a").clean, b"a");
-        assert_eq!(path("/b/../a").clean, b"a");
-        assert_eq!(path("/../../etc/passwd").clean, b"etc/passwd");
-        assert_eq!(path("/a/b/../../../c/").clean, b"c");
-        assert_eq!(path("/%2e%2e/%2E%2E/x").clean, b"x");
-        assert_eq!(path("/a%2fb").clean, b"a/b");
-    }
-
-    #[test]
-    fn decodes_once_into_bytes() {
-        assert_eq!(path("/caf%E9.txt").clean, b"caf\xe9.txt");
-        assert_eq!(path("/a%09b").clean, b"a\tb");
-        assert_eq!(path("/100%25").clean, b"100%");
-        assert_eq!(path("/%2525").clean, b"%25");
-        assert_eq!(path("/a\\b").clean, b"a\\b");
+    fn cleans_lexically_never_above_the_root_and_decodes_once_into_bytes() {
+        for (raw, clean) in [
+            ("/", &b""[..]),
+            ("//a", b"a"),
+            ("/./a", b"a"),
+            ("/b/../a", b"a"),
+            ("/../../etc/passwd", b"etc/passwd"),
+            ("/a/b/../../../c/", b"c"),
+            ("/%2e%2e/%2E%2E/x", b"x"),
+            ("/a%2fb", b"a/b"),
+            ("/caf%E9.txt", b"caf\xe9.txt"),
+            ("/a%09b", b"a\tb"),
+            ("/100%25", b"100%"),
+            ("/%2525", b"%25"),
+            ("/a\\b", b"a\\b"),
+        ] {
+            assert_eq!(path(raw).clean, clean, "{raw}");
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Statement 12 (connection and thread budget) and issue 4: with the default settings, 1,000
+//! The connection and thread budget (docs/behaviour.md, "Connections"): with the default
+//! settings, 1,000
 //! idle connections plus 50 slowloris connections don't keep a fresh client waiting more than
 //! 3 s, and threads stay bounded; with `--max-connections 64`, a connection past the cap gets a
 //! 503, a prompt close, or (when an idle or slow connection can be evicted) its answer — never

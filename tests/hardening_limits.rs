@@ -1,4 +1,4 @@
-//! Statement 12 (head size cap) and issue 4: a 1 MiB header line or request line gets 431/414
+//! The head size cap (docs/behaviour.md, "Request heads"): a 1 MiB header line or request line gets 431/414
 //! or a prompt close, memory stays bounded, the server stays up; too many fields get 431.
 
 mod common;

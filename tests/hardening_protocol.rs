@@ -1,4 +1,4 @@
-//! Statements 8–11 and 13, and issue 4's protocol bullets: HTTP/2 request lines get 505 with no
+//! The protocol layer (docs/behaviour.md, "Request heads"): HTTP/2 request lines get 505 with no
 //! leak; Transfer-Encoding/Content-Length smuggling shapes get 400 and a close, and a smuggled
 //! request is never answered; HTTP/1.1 without Host gets 400; unparseable request lines get 400
 //! (at worst a prompt close), never a hang; a file body is exactly Content-Length bytes even if
@@ -293,7 +293,7 @@ fn unparseable_request_lines_get_400_or_a_prompt_close() {
 #[test]
 fn a_version_without_a_minor_digit_gets_400() {
     // RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT. "HTTP/1" is not a version a
-    // request line can carry (statement 10: unparseable → 400); the head parser reads it as
+    // request line can carry (an unparseable request line gets 400); the head parser reads it as
     // HTTP/1.0 (head.rs, parse_version), so a proxy and this server could disagree on the
     // request's keep-alive and Host rules.
     let (_root, server) = server("version");
@@ -383,7 +383,7 @@ fn a_bare_cr_in_the_head_gets_400() {
 
 #[test]
 fn absolute_form_and_options_asterisk() {
-    // Statement 11.
+    // Absolute-form targets and `OPTIONS *` (docs/behaviour.md, "From target to path").
     let (_root, server) = server("abs");
     let (seen, _) = exchange(
         &server,
@@ -413,7 +413,7 @@ fn absolute_form_and_options_asterisk() {
 
 #[test]
 fn every_response_has_date_and_no_server_header() {
-    // Statement 13, over responses the application writes and those the protocol layer writes.
+    // `Date` and no `Server`, over responses the application writes and those the protocol layer writes.
     let (_root, server) = server("date");
     let cases: &[(&[u8], u16)] = &[
         (b"GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n", 200),

@@ -1,4 +1,4 @@
-//! Issue 4: the accept loop survives running out of file descriptors (upstream tiny_http's
+//! The accept loop survives running out of file descriptors (upstream tiny_http's
 //! accept thread ended at the first EMFILE and the process stayed up, deaf), and a failed
 //! thread spawn refuses the connection instead of killing the process; when no thread can be
 //! started at all, the process exits non-zero (core.rs SPAWN_FAILURE_GRACE, 10 s) rather than

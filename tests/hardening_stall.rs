@@ -1,4 +1,4 @@
-//! Issue 4: slow readers, unsent request bodies, `Expect: 100-continue` without a body, and
+//! Slow readers, unsent request bodies, `Expect: 100-continue` without a body, and
 //! non-reading pipeliners cannot stall other clients. Upstream tiny_http had its `recv()`
 //! workers write responses and drain bodies, so N such clients stopped a server with N workers.
 //! Here 20 of each (more than the 2 cores) are held while fresh clients must be served at once;

@@ -1,4 +1,4 @@
-//! Statement 12 (timeouts) and issue 4: idle keep-alive timeout, request-head deadline, write
+//! Timeouts (docs/behaviour.md, "Connections"): idle keep-alive timeout, request-head deadline, write
 //! timeout. Each test runs the real server with short timeouts and measures, from the client's
 //! side, when the server lets go; bounds are generous because CI shares two cores.
 
@@ -236,7 +236,7 @@ fn a_client_that_never_reads_is_dropped_after_the_write_timeout() {
 
 #[test]
 fn timeouts_can_be_set_from_the_environment() {
-    // Issue 4: each limit is a flag and an environment variable.
+    // Each limit is a flag and an environment variable.
     let root = fixture("env");
     let server = Server::start_with(
         root.path(),

@@ -1,4 +1,4 @@
-//! Spec statement 6: SIGTERM and SIGINT stop accepting, let requests in flight finish within
+//! Shutdown (docs/behaviour.md, "Process and configuration"): SIGTERM and SIGINT stop accepting, let requests in flight finish within
 //! the grace period, and exit 0; a second signal exits at once, non-zero.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Spec §12, bodies (statements 44–45): bounded memory while streaming, and honest framing
+//! Bodies (docs/behaviour.md, "Bodies"): bounded memory while streaming, and honest framing
 //! when a file changes size under a transfer.
 
 mod common;

@@ -1,4 +1,5 @@
-//! Spec §5, index files and directory listings (statements 22–25).
+//! Index files and directory listings (docs/behaviour.md, "Directories: index files and
+//! listings").
 
 mod common;
 
@@ -227,7 +228,7 @@ fn html_escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// HREF encoding per statement 24: everything but unreserved and `!$'()*+,;=:@`, with `./`
+/// How entry links are encoded: everything but unreserved and `!$'()*+,;=:@`, with `./`
 /// before a name containing `:`.
 fn href_of(name: &[u8]) -> String {
     let mut out = String::new();

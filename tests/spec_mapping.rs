@@ -1,4 +1,5 @@
-//! Spec §3, mapping a URL to a file (statements 14–17), over real TCP on the hostile tree.
+//! Mapping a URL to a file (docs/behaviour.md, "From target to path" and "What may be
+//! served"), over real TCP on the hostile tree.
 
 mod common;
 

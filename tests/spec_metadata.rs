@@ -1,4 +1,4 @@
-//! Spec §8, representation metadata (statements 30–34).
+//! Representation metadata (docs/behaviour.md, "Files: representation").
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Spec §7, methods (statements 28–29).
+//! Methods (docs/behaviour.md, "Methods").
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Spec §6, access policy (statements 26–27): symlinks and dotfiles.
+//! The access policy (docs/behaviour.md, "What may be served"): symlinks and dotfiles.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Spec §11, precompressed sidecars (statement 43).
+//! Precompressed sidecars (docs/behaviour.md, "Precompressed sidecars").
 
 mod common;
 

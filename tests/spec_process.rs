@@ -1,4 +1,5 @@
-//! Spec §1, the process and its configuration (statements 1–5 and 7; 6 is in lifecycle.rs),
+//! The process and its configuration (docs/behaviour.md, "Process and configuration";
+//! shutdown is in lifecycle.rs),
 //! on the real binary. The command-line basics (help, version, bad values, missing root) are
 //! in tests/cli.rs.
 

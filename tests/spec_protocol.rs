@@ -1,5 +1,6 @@
-//! Spec §2, the statements of the protocol layer owned here: 8 (Host), 11 (absolute form and
-//! `OPTIONS *`) and 13 (no `Server`, always `Date`). The rest of §2 is in tests/hardening*.rs.
+//! The protocol rules owned here (docs/behaviour.md, "Request heads" and "From target to
+//! path"): `Host`, absolute-form targets and `OPTIONS *`, no `Server` and always `Date`. The
+//! rest of the protocol layer is in tests/hardening*.rs.
 
 mod common;
 

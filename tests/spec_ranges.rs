@@ -1,4 +1,4 @@
-//! Spec §10, ranges (statements 39–42).
+//! Ranges (docs/behaviour.md, "Ranges").
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Spec §4, redirects (statements 18–21): 301, empty body, `Content-Length: 0`, relative and
+//! Redirects (docs/behaviour.md, "Redirects"): 301, empty body, `Content-Length: 0`, relative and
 //! percent-encoded `Location`s that can never be turned into an open redirect or a header
 //! injection.
 
@@ -17,7 +17,7 @@ fn assert_redirect(r: &Response, location: &str, what: &str) {
     assert_common(r);
 }
 
-/// Statement 21: no CR, LF or control bytes, not `//` or `/\`, no scheme, no host.
+/// No CR, LF or control bytes, not `//` or `/\`, no scheme, no host.
 fn assert_safe_location(location: &str, what: &str) {
     assert!(
         location.bytes().all(|b| (0x21..0x7f).contains(&b)),

@@ -3,7 +3,7 @@
 //! lines, find the end of the head, parse it (at most 100 fields).
 //!
 //! Beyond "no panic", an oracle written independently of the parser checks that every head it
-//! accepts obeys statements 8 and 9 of the behaviour spec: an HTTP/1.1 head has exactly one
+//! accepts obeys the rules of docs/behaviour.md, "Request heads": an HTTP/1.1 head has exactly one
 //! `Host`; no accepted head has both `Transfer-Encoding` and `Content-Length`, more than one
 //! `Transfer-Encoding`, or one other than `chunked`; the request line is three SP-separated
 //! parts with an HTTP/1.x version; no field line is folded, has whitespace before its colon,

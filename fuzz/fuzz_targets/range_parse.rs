@@ -1,7 +1,7 @@
 //! Range parsing: `http_fileserver::range::parse(header, size)` with arbitrary header bytes
 //! (lossy UTF-8) and size.
 //!
-//! Invariants (statements 39–42): no panic; every satisfiable range is non-empty and lies
+//! Invariants (docs/behaviour.md, "Ranges"): no panic; every satisfiable range is non-empty and lies
 //! inside the file (start + length <= size, without overflow); at most 32 ranges; their total
 //! is at most the file size; an empty file never gets a satisfiable range.
 #![no_main]

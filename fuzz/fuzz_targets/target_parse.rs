@@ -1,6 +1,6 @@
 //! Path resolution: `http_fileserver::target::parse` on any string.
 //!
-//! Invariants (statement 14 of the behaviour spec): no panic; the clean path is relative (no
+//! Invariants (docs/behaviour.md, "From target to path"): no panic; the clean path is relative (no
 //! leading `/`), has no empty, `.` or `..` segment and no NUL; the decoded path has no NUL; an
 //! empty query is `None`; and cleaning is idempotent: re-parsing the clean path, fully
 //! percent-encoded, gives the same clean path.

@@ -225,22 +225,7 @@ where
         let Some(opt) = opt else {
             return Err(arg.unexpected().into());
         };
-        let flag = format!("--{}", opt.long);
-        match &opt.kind {
-            Kind::Switch(set) => set(&mut config, true),
-            Kind::Value(set) => {
-                let value = text(parser.value()?, &flag)?;
-                set(&mut config, &value).map_err(|e| UsageError::invalid(&flag, &value, e))?;
-            }
-            Kind::List { clear, add } => {
-                if !replaced.contains(&opt.long) {
-                    replaced.push(opt.long);
-                    clear(&mut config);
-                }
-                let value = text(parser.value()?, &flag)?;
-                add(&mut config, &value).map_err(|e| UsageError::invalid(&flag, &value, e))?;
-            }
-        }
+        apply_flag(&mut config, opt, &mut parser, &mut replaced)?;
     }
     if let Some(root) = root {
         config.root = PathBuf::from(root);
@@ -250,6 +235,31 @@ where
     } else {
         Command::Serve(config)
     })
+}
+
+/// Applies an option given as a flag, taking its value from `parser`.
+fn apply_flag(
+    config: &mut Config,
+    opt: &'static Opt,
+    parser: &mut lexopt::Parser,
+    replaced: &mut Vec<&'static str>,
+) -> Result<(), UsageError> {
+    let flag = format!("--{}", opt.long);
+    let (set, value) = match &opt.kind {
+        Kind::Switch(set) => {
+            set(config, true);
+            return Ok(());
+        }
+        Kind::Value(set) => (set, text(parser.value()?, &flag)?),
+        Kind::List { clear, add } => {
+            if !replaced.contains(&opt.long) {
+                replaced.push(opt.long);
+                clear(config);
+            }
+            (add, text(parser.value()?, &flag)?)
+        }
+    };
+    set(config, &value).map_err(|e| UsageError::invalid(&flag, &value, e))
 }
 
 /// Applies an option's environment variable.

@@ -39,162 +39,98 @@ pub enum Kind {
     },
 }
 
-/// Every option, in the order `--help` lists them.
+/// Every option, in the order `--help` lists them: one line each, so that an option is read
+/// in one place (hence wider than the rest of the code).
+#[rustfmt::skip]
 pub const OPTIONS: &[Opt] = &[
-    Opt {
-        short: Some('p'),
-        long: "port",
-        env: "PORT",
-        value: "PORT",
-        help: "TCP port to listen on; 0 picks a free one",
-        default: "8080",
-        kind: Kind::Value(|c, v| {
-            c.port = values::port(v)?;
-            Ok(())
-        }),
-    },
-    Opt {
-        short: Some('b'),
-        long: "bind",
-        env: "HTTP_FILESERVER_BIND",
-        value: "ADDR",
-        help: "IP address to listen on",
-        default: "[::], or 0.0.0.0 without IPv6",
-        kind: Kind::Value(|c, v| {
-            c.bind = Some(values::ip(v)?);
-            Ok(())
-        }),
-    },
-    Opt {
-        short: None,
-        long: "no-listing",
-        env: "HTTP_FILESERVER_NO_LISTING",
-        value: "",
-        help: "Answer 404 for directories without index.html instead of listing them",
-        default: "",
-        kind: Kind::Switch(|c, on| c.listing = !on),
-    },
-    Opt {
-        short: None,
-        long: "dotfiles",
-        env: "HTTP_FILESERVER_DOTFILES",
-        value: "hide|allow",
-        help: "Serve paths with a segment starting with '.' (.well-known always is)",
-        default: "hide",
-        kind: Kind::Value(|c, v| {
-            c.dotfiles = values::dotfiles(v)?;
-            Ok(())
-        }),
-    },
-    Opt {
-        short: None,
-        long: "symlinks",
-        env: "HTTP_FILESERVER_SYMLINKS",
-        value: "inside|any|deny",
-        help: "Follow symlinks whose target is inside ROOT, any symlink, or none",
-        default: "inside",
-        kind: Kind::Value(|c, v| {
-            c.symlinks = values::symlinks(v)?;
-            Ok(())
-        }),
-    },
-    Opt {
-        short: None,
-        long: "header",
-        env: "HTTP_FILESERVER_HEADERS",
-        value: "'NAME: VALUE'",
-        help: "Add a header to every response; repeatable (the variable: one per line)",
-        default: "",
-        kind: Kind::List {
-            clear: |c| c.headers.clear(),
-            add: |c, v| {
-                c.headers.push(values::header(v)?);
-                Ok(())
-            },
-        },
-    },
-    Opt {
-        short: None,
-        long: "no-access-log",
-        env: "HTTP_FILESERVER_NO_ACCESS_LOG",
-        value: "",
-        help: "Don't log requests to stdout",
-        default: "",
-        kind: Kind::Switch(|c, on| c.access_log = !on),
-    },
-    Opt {
-        short: None,
-        long: "max-connections",
-        env: "HTTP_FILESERVER_MAX_CONNECTIONS",
-        value: "N",
-        help: "Most open connections; past it idle ones are closed or new ones get 503",
-        default: "1024",
-        kind: Kind::Value(|c, v| {
-            c.max_connections = values::count(v)?;
-            Ok(())
-        }),
-    },
-    Opt {
-        short: None,
-        long: "threads",
-        env: "HTTP_FILESERVER_THREADS",
-        value: "N",
-        help: "Threads that serve requests as they arrive (more start while some wait on slow clients)",
-        default: "one per CPU",
-        kind: Kind::Value(|c, v| {
-            c.threads = Some(values::count(v)?);
-            Ok(())
-        }),
-    },
-    Opt {
-        short: None,
-        long: "idle-timeout",
-        env: "HTTP_FILESERVER_IDLE_TIMEOUT",
-        value: "DUR",
-        help: "Close keep-alive connections idle this long",
-        default: "15s",
-        kind: Kind::Value(|c, v| {
-            c.idle_timeout = values::duration(v)?;
-            Ok(())
-        }),
-    },
-    Opt {
-        short: None,
-        long: "head-timeout",
-        env: "HTTP_FILESERVER_HEAD_TIMEOUT",
-        value: "DUR",
-        help: "Answer 408 to clients that take longer to send a request head",
-        default: "10s",
-        kind: Kind::Value(|c, v| {
-            c.head_timeout = values::duration(v)?;
-            Ok(())
-        }),
-    },
-    Opt {
-        short: None,
-        long: "write-timeout",
-        env: "HTTP_FILESERVER_WRITE_TIMEOUT",
-        value: "DUR",
-        help: "Drop clients that accept no response bytes for this long",
-        default: "30s",
-        kind: Kind::Value(|c, v| {
-            c.write_timeout = values::duration(v)?;
-            Ok(())
-        }),
-    },
-    Opt {
-        short: None,
-        long: "shutdown-grace",
-        env: "HTTP_FILESERVER_SHUTDOWN_GRACE",
-        value: "DUR",
-        help: "On SIGTERM/SIGINT, wait this long for requests in flight",
-        default: "5s",
-        kind: Kind::Value(|c, v| {
-            c.shutdown_grace = values::duration(v)?;
-            Ok(())
-        }),
-    },
+    Opt::value(Some('p'), "port", "PORT", "PORT", "8080", "TCP port to listen on; 0 picks a free one", |c, v| set(&mut c.port, values::port(v))),
+    Opt::value(Some('b'), "bind", "HTTP_FILESERVER_BIND", "ADDR", "[::], or 0.0.0.0 without IPv6", "IP address to listen on", |c, v| set(&mut c.bind, values::ip(v).map(Some))),
+    Opt::switch("no-listing", "HTTP_FILESERVER_NO_LISTING", "Answer 404 for directories without index.html instead of listing them", |c, on| c.listing = !on),
+    Opt::value(None, "dotfiles", "HTTP_FILESERVER_DOTFILES", "hide|allow", "hide", "Serve paths with a segment starting with '.' (.well-known always is)", |c, v| set(&mut c.dotfiles, values::dotfiles(v))),
+    Opt::value(None, "symlinks", "HTTP_FILESERVER_SYMLINKS", "inside|any|deny", "inside", "Follow symlinks whose target is inside ROOT, any symlink, or none", |c, v| set(&mut c.symlinks, values::symlinks(v))),
+    Opt::list("header", "HTTP_FILESERVER_HEADERS", "'NAME: VALUE'", "Add a header to every response; repeatable (the variable: one per line)", |c| c.headers.clear(), |c, v| push(&mut c.headers, values::header(v))),
+    Opt::switch("no-access-log", "HTTP_FILESERVER_NO_ACCESS_LOG", "Don't log requests to stdout", |c, on| c.access_log = !on),
+    Opt::value(None, "max-connections", "HTTP_FILESERVER_MAX_CONNECTIONS", "N", "1024", "Most open connections; past it idle ones are closed or new ones get 503", |c, v| set(&mut c.max_connections, values::count(v))),
+    Opt::value(None, "threads", "HTTP_FILESERVER_THREADS", "N", "one per CPU", "Threads that serve requests as they arrive (more start while some do slow work)", |c, v| set(&mut c.threads, values::count(v).map(Some))),
+    Opt::value(None, "idle-timeout", "HTTP_FILESERVER_IDLE_TIMEOUT", "DUR", "15s", "Close keep-alive connections idle this long", |c, v| set(&mut c.idle_timeout, values::duration(v))),
+    Opt::value(None, "head-timeout", "HTTP_FILESERVER_HEAD_TIMEOUT", "DUR", "10s", "Answer 408 to clients that take longer to send a request head", |c, v| set(&mut c.head_timeout, values::duration(v))),
+    Opt::value(None, "write-timeout", "HTTP_FILESERVER_WRITE_TIMEOUT", "DUR", "30s", "Drop clients that accept no response bytes for this long", |c, v| set(&mut c.write_timeout, values::duration(v))),
+    Opt::value(None, "shutdown-grace", "HTTP_FILESERVER_SHUTDOWN_GRACE", "DUR", "5s", "On SIGTERM/SIGINT, wait this long for requests in flight", |c, v| set(&mut c.shutdown_grace, values::duration(v))),
 ];
+
+/// A setter's body: store the parsed value, or pass on what was expected.
+fn set<T>(field: &mut T, value: Result<T, Expected>) -> Result<(), Expected> {
+    *field = value?;
+    Ok(())
+}
+
+/// A list setter's body: add the parsed value.
+fn push<T>(list: &mut Vec<T>, value: Result<T, Expected>) -> Result<(), Expected> {
+    list.push(value?);
+    Ok(())
+}
+
+impl Opt {
+    /// An option that takes one value.
+    const fn value(
+        short: Option<char>,
+        long: &'static str,
+        env: &'static str,
+        value: &'static str,
+        default: &'static str,
+        help: &'static str,
+        set: fn(&mut Config, &str) -> Result<(), Expected>,
+    ) -> Opt {
+        Opt {
+            short,
+            long,
+            env,
+            value,
+            help,
+            default,
+            kind: Kind::Value(set),
+        }
+    }
+
+    /// A switch (no value; its variable takes a boolean).
+    const fn switch(
+        long: &'static str,
+        env: &'static str,
+        help: &'static str,
+        set: fn(&mut Config, bool),
+    ) -> Opt {
+        Opt {
+            short: None,
+            long,
+            env,
+            value: "",
+            help,
+            default: "",
+            kind: Kind::Switch(set),
+        }
+    }
+
+    /// A repeatable option.
+    const fn list(
+        long: &'static str,
+        env: &'static str,
+        value: &'static str,
+        help: &'static str,
+        clear: fn(&mut Config),
+        add: fn(&mut Config, &str) -> Result<(), Expected>,
+    ) -> Opt {
+        let kind = Kind::List { clear, add };
+        Opt {
+            short: None,
+            long,
+            env,
+            value,
+            help,
+            default: "",
+            kind,
+        }
+    }
+}
 
 /// The option a flag names: `-p` (`short`) or `--port` (`long`).
 pub fn by_flag(short: Option<char>, long: Option<&str>) -> Option<&'static Opt> {

@@ -189,7 +189,7 @@ pub fn hostile_tree(root: &Path, outside: &Path) -> bool {
     w(b"list/C.txt", b"C\n");
     w(b"list/dir/x.txt", b"x\n");
     w(b"list/.hidden-in-list", b"hidden\n");
-    // Names built to abuse redirects (statement 21).
+    // Names built to abuse redirects (docs/behaviour.md, "Redirects").
     for d in [
         &b"crlf\r\nX-Injected: yes"[..],
         b"evil.com",

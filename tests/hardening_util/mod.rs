@@ -385,7 +385,8 @@ pub fn have(program: &str) -> bool {
         .is_ok()
 }
 
-/// Asserts the statement-13 invariants on a response the server wrote: `Date`, no `Server`.
+/// Asserts what every response carries (docs/behaviour.md, "Request heads"): `Date`, no
+/// `Server`.
 pub fn assert_date_no_server(r: &Response, context: &str) {
     assert!(r.has("date"), "{context}: no Date header in {r:?}");
     assert!(!r.has("server"), "{context}: a Server header in {r:?}");
