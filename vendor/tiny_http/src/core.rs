@@ -172,7 +172,7 @@ pub(crate) fn accept_one(core: &Arc<Core>) -> Accepted {
             );
             core.settings
                 .warn(Warning::AcceptExhausted { error: e, backoff });
-            core.registry.evict_one(core.millis(), Scope::All);
+            core.registry.evict_one(core.millis(), Scope::All, false);
             return Accepted::Exhausted(backoff);
         }
         Err(_) => return Accepted::Nothing,
@@ -226,19 +226,33 @@ fn admit(core: &Core, conn: &Connection, ip: IpAddr) -> bool {
     {
         let key = crate::util::ip_key(ip);
         let open = core.registry.open_from(key);
-        if open >= limit && !core.registry.evict_one(now, Scope::Ip(key)) {
+        if open >= limit && !core.registry.evict_one(now, Scope::Ip(key), false) {
             settings.warn(Warning::PerIpLimit { ip: key, open });
             refuse(conn, settings);
             return false;
         }
     }
     let open = core.registry.len();
-    if open >= settings.max_connections && !core.registry.evict_one(now, Scope::All) {
+    if open >= settings.max_connections && !make_room(core, now, ip) {
         settings.warn(Warning::ConnectionCap { open });
         refuse(conn, settings);
         return false;
     }
     true
+}
+
+/// At the cap, closes a connection to make room for one from `ip`: one of that address's own
+/// if it can, else another's. But an address with a connection waiting for its client to
+/// take a response may only replace its own idle connections: otherwise clients that request
+/// large files and stop reading, reconnecting as soon as they are pushed out, would take
+/// every place that comes free, each other's included, and fresh clients would find none.
+fn make_room(core: &Core, now: u64, ip: IpAddr) -> bool {
+    let key = crate::util::ip_key(ip);
+    if core.registry.has_waiting_writes(key) {
+        return core.registry.evict_one(now, Scope::Ip(key), true);
+    }
+    core.registry.evict_one(now, Scope::Ip(key), false)
+        || core.registry.evict_one(now, Scope::All, false)
 }
 
 /// The accept thread: accepts connections while no poller thread is free to (at start-up,

@@ -162,11 +162,22 @@ impl Response {
         self.body = body;
     }
 
+    /// Takes the body out, leaving `Body::Empty`.
+    pub fn take_body(&mut self) -> Body {
+        std::mem::replace(&mut self.body, Body::Empty)
+    }
+
     /// Runs `hook` once the response has been sent, or given up on, with how it ended: from
     /// the handler's thread when the client takes the response at once, else from whichever
-    /// thread finishes it later.
+    /// thread finishes it later. Hooks added earlier run first.
     pub fn on_complete(&mut self, hook: impl FnOnce(Completion) + Send + 'static) {
-        self.on_complete = Some(Box::new(hook));
+        self.on_complete = Some(match self.on_complete.take() {
+            None => Box::new(hook),
+            Some(earlier) => Box::new(move |done| {
+                earlier(done);
+                hook(done);
+            }),
+        });
     }
 
     /// Whether the response carries no body, whatever its `Body` (RFC 9110 §6.4.1: 1xx, 204

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::connection::Connection;
 use crate::response::{Body, Completion, CompletionHook};
-use crate::util::WriteBuf;
+use crate::util::{WriteBuf, STREAM_CHUNK, WRITE_BUF};
 
 /// A response on its way: the bytes in the connection's write buffer, then `rest`.
 pub(crate) struct Outgoing {
@@ -196,7 +196,8 @@ impl Outgoing {
                 };
                 let mut left = *end - *pos;
                 while left > 0 {
-                    match wbuf.fill_from(&mut at, usize::try_from(left).unwrap_or(usize::MAX)) {
+                    let max = usize::try_from(left).unwrap_or(usize::MAX);
+                    match wbuf.fill_from(&mut at, max, WRITE_BUF) {
                         Ok(0) => return Err(short_body()),
                         Ok(n) => left -= n as u64,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -205,10 +206,10 @@ impl Outgoing {
                 }
                 self.rest = Rest::Done;
             }
-            Rest::Stream { reader, left } if wbuf.room() > 0 && *left > 0 => {
+            Rest::Stream { reader, left } if wbuf.pending().len() < STREAM_CHUNK && *left > 0 => {
                 let max = usize::try_from(*left).unwrap_or(usize::MAX);
                 loop {
-                    match wbuf.fill_from(&mut *reader, max) {
+                    match wbuf.fill_from(&mut *reader, max, STREAM_CHUNK) {
                         Ok(0) => return Err(short_body()),
                         Ok(n) => {
                             *left -= n as u64;

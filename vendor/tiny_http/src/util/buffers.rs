@@ -15,6 +15,9 @@ use std::io::{self, Read};
 const INITIAL_READ_BUF: usize = 2048;
 /// The write buffer's size: a response head and a small body go out in one send.
 pub(crate) const WRITE_BUF: usize = 4096;
+/// How far the write buffer grows for a streamed body: a 100 KB generated page goes out in 7
+/// sends rather than 25, and a client that stops reading holds at most this much of it.
+pub(crate) const STREAM_CHUNK: usize = 16 * 1024;
 /// Buffers of each kind a thread keeps for its next connections.
 const POOLED_PER_THREAD: usize = 16;
 
@@ -142,13 +145,22 @@ impl WriteBuf {
         WRITE_BUF.saturating_sub(self.buf.len())
     }
 
-    /// Reads once from `src` into the room left, at most `max` bytes. Returns 0 at the end of
-    /// `src`, or when there is no room.
-    pub(crate) fn fill_from(&mut self, mut src: impl Read, max: usize) -> io::Result<usize> {
-        let want = self.room().min(max);
-        if want == 0 {
-            return Ok(0);
+    /// Reads once from `src` into the room left before the buffer holds `size` bytes pending,
+    /// at most `max` bytes. Returns 0 at the end of `src`; the caller makes sure there is room
+    /// (fewer than `size` bytes pending, and `max` above 0).
+    pub(crate) fn fill_from(
+        &mut self,
+        mut src: impl Read,
+        max: usize,
+        size: usize,
+    ) -> io::Result<usize> {
+        if self.start > 0 && self.buf.len() >= size {
+            // The sent bytes' room, back to the end.
+            self.buf.drain(..self.start);
+            self.start = 0;
         }
+        let want = size.saturating_sub(self.buf.len()).min(max);
+        debug_assert!(want > 0, "fill_from without room");
         self.vec();
         let len = self.buf.len();
         self.buf.resize(len + want, 0);
@@ -207,12 +219,15 @@ mod tests {
     fn write_buf_sends_in_parts_and_returns_to_the_pool() {
         let mut wb = WriteBuf::default();
         wb.push(b"head");
-        assert_eq!(wb.fill_from(&b"body"[..], 2).unwrap(), 2);
+        assert_eq!(wb.fill_from(&b"body"[..], 2, WRITE_BUF).unwrap(), 2);
         assert_eq!(wb.pending(), b"headbo");
         wb.consume(3);
         assert_eq!(wb.pending(), b"dbo");
         assert_eq!(wb.room(), WRITE_BUF - 6);
-        wb.consume(3);
+        // Sent bytes make room again when the buffer is full.
+        assert_eq!(wb.fill_from(&b"xyz"[..], 3, 6).unwrap(), 3);
+        assert_eq!(wb.pending(), b"dboxyz");
+        wb.consume(6);
         assert!(wb.pending().is_empty());
         wb.release();
         assert_eq!(wb.buf.capacity(), 0);

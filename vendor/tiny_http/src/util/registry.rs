@@ -141,10 +141,21 @@ impl Registry {
         self.lock().per_ip.get(&key).copied().unwrap_or(0)
     }
 
-    /// Closes one connection within `scope` to make room: the one idle the longest; else,
-    /// of those whose client has taken no response byte for a few seconds or has been sending
-    /// its head for over a second, the one waiting the longest. Returns whether it found one.
-    pub(crate) fn evict_one(&self, now_ms: u64, scope: Scope) -> bool {
+    /// Whether a connection from the address `key` is waiting for its client to take the rest
+    /// of a response.
+    pub(crate) fn has_waiting_writes(&self, key: IpAddr) -> bool {
+        self.lock()
+            .clients
+            .iter()
+            .flatten()
+            .any(|c| c.phase().0 == Phase::WaitingToWrite && ip_key(c.remote_addr.ip()) == key)
+    }
+
+    /// Closes one connection within `scope` to make room: the one idle the longest; else
+    /// (unless `idle_only`), of those whose client has taken no response byte for a few
+    /// seconds or has been sending its head for over a second, the one waiting the longest.
+    /// Returns whether it found one.
+    pub(crate) fn evict_one(&self, now_ms: u64, scope: Scope, idle_only: bool) -> bool {
         let mut slots = self.lock();
         let mut idle: Option<(u64, usize, Phase)> = None;
         let mut stuck: Option<(u64, usize, Phase)> = None;
@@ -169,7 +180,7 @@ impl Registry {
         }
         // The candidate may have moved on since we looked; then report failure and let the
         // caller refuse this one connection rather than scan again.
-        let Some((_, slot, phase)) = idle.or(stuck) else {
+        let Some((_, slot, phase)) = idle.or(stuck.filter(|_| !idle_only)) else {
             return false;
         };
         let closed = slots.clients[slot]
