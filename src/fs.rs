@@ -1,14 +1,21 @@
-//! Opening files under the root, by the symlink policy, and reading directories for listings.
+//! Opening paths under the root by the symlink and dotfile policies, without ever opening an
+//! object the policies refuse.
+//!
+//! A path without symlinks is opened in one `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`
+//! call, which by itself proves it is inside the root. A path through a symlink is first only
+//! *named* (`O_PATH`: resolved, not opened), then checked where the kernel resolved it (its
+//! `/proc/self/fd` link: inside the root? through a dotfile?), and only then opened, through
+//! that same link, so that what is opened is exactly what was checked. Opening first and
+//! checking after would already have opened an outside FIFO (releasing its writer) or device;
+//! checking a path and then opening it by name again would let a swap in between slip by.
 
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::{self, File, Metadata};
 use std::io;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::io::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::listing::Entry;
-use crate::policy::Symlinks;
+use crate::policy::{Access, Symlinks};
 use crate::sys;
 
 /// The served directory: canonicalised once at start-up and held open, so that every lookup
@@ -31,7 +38,7 @@ pub struct Opened {
 #[derive(Debug)]
 pub enum OpenError {
     /// Missing, not a directory where one was needed, a name too long, a symlink loop, a
-    /// symlink the policy refuses, or not a regular file or directory (a FIFO, a socket, a
+    /// path the policies refuse, or not a regular file or directory (a FIFO, a socket, a
     /// device): 404.
     NotFound,
     /// Permission denied: 403.
@@ -63,7 +70,8 @@ impl From<io::Error> for OpenError {
 }
 
 impl Root {
-    /// Opens the root directory. Fails if it doesn't exist or isn't a directory.
+    /// Opens the root directory. Fails if it doesn't exist or isn't a directory, or if paths
+    /// can't be checked safely here (neither `openat2` nor `/proc/self/fd` available).
     pub fn new(path: &Path) -> io::Result<Root> {
         let path = fs::canonicalize(path)?;
         let dir = File::open(&path)?;
@@ -75,6 +83,12 @@ impl Root {
         }
         // openat2 is Linux 5.6+ and some seccomp profiles refuse it: find out once.
         let openat2 = sys::openat2_no_symlinks(&dir, c".").is_ok();
+        if !openat2 && fs::read_link(sys::proc_link(&dir)).is_err() {
+            return Err(io::Error::other(
+                "cannot check paths safely: the kernel has no openat2(2) and /proc is not \
+                 mounted (mount /proc, or run on Linux 5.6 or later)",
+            ));
+        }
         Ok(Root { path, dir, openat2 })
     }
 
@@ -83,127 +97,76 @@ impl Root {
         &self.path
     }
 
-    /// Opens `rel` (a clean relative path, empty for the root) if the policy allows it and it is
-    /// a regular file or a directory.
-    pub fn open(&self, rel: &[u8], symlinks: Symlinks) -> Result<Opened, OpenError> {
-        let file = with_c_path(rel, |c_path| self.open_by_policy(rel, c_path, symlinks))??;
-        let meta = file.metadata()?;
-        if !meta.is_file() && !meta.is_dir() {
-            return Err(OpenError::NotFound);
-        }
-        Ok(Opened { file, meta })
+    /// Opens `rel` (a clean relative path, empty for the root) if the policies allow it and
+    /// it is a regular file or a directory. The caller has checked `rel` itself for hidden
+    /// segments; this checks where symlinks lead.
+    pub fn open(&self, rel: &[u8], access: Access) -> Result<Opened, OpenError> {
+        with_c_path(rel, |c_path| self.open_c(rel, c_path, access))?
     }
 
-    fn open_by_policy(
-        &self,
-        rel: &[u8],
-        c_path: &CStr,
-        symlinks: Symlinks,
-    ) -> Result<File, OpenError> {
-        if symlinks == Symlinks::Any {
-            return Ok(sys::openat(&self.dir, c_path)?);
-        }
+    fn open_c(&self, rel: &[u8], c_path: &CStr, access: Access) -> Result<Opened, OpenError> {
         if self.openat2 {
             match sys::openat2_no_symlinks(&self.dir, c_path) {
-                Ok(file) => return Ok(file),
-                // A symlink on the way: allowed only by the slow check below.
-                Err(e) if e.raw_os_error() == Some(libc::ELOOP) && symlinks == Symlinks::Inside => {
+                Ok(file) => {
+                    let meta = file.metadata()?;
+                    return servable(&meta).map(|()| Opened { file, meta });
+                }
+                // A symlink on the way: only the check below can allow it.
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                    if access.symlinks == Symlinks::Deny {
+                        return Err(OpenError::NotFound);
+                    }
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        let file = sys::openat(&self.dir, c_path)?;
-        let real = self.real_path(&file, rel)?;
-        let allowed = match symlinks {
-            Symlinks::Inside => real.starts_with(&self.path),
-            // Without symlinks the real path is the lexical one.
-            _ => real == self.lexical(rel),
+        let named = sys::openat_path(&self.dir, c_path)?;
+        self.check(&named, Some(rel), access)?;
+        let meta = named.metadata()?;
+        servable(&meta)?;
+        let file = sys::reopen(&named)?;
+        Ok(Opened { file, meta })
+    }
+
+    /// Checks where the `O_PATH` descriptor `named` really is against the policies: inside the
+    /// root (unless symlinks may lead anywhere), the same as `rel` when symlinks are denied,
+    /// and through no hidden segment. Without a `/proc` link to read, nothing passes.
+    pub fn check(&self, named: &File, rel: Option<&[u8]>, access: Access) -> Result<(), OpenError> {
+        let real = fs::read_link(sys::proc_link(named)).map_err(|_| OpenError::NotFound)?;
+        let inside = real.strip_prefix(&self.path).ok();
+        let allowed = match access.symlinks {
+            Symlinks::Any => true,
+            Symlinks::Inside => inside.is_some(),
+            // Reached only without openat2: then the real path must be the lexical one.
+            Symlinks::Deny => {
+                rel.is_some_and(|rel| inside == Some(Path::new(OsStr::from_bytes(rel))))
+            }
         };
-        if allowed {
-            Ok(file)
-        } else {
-            Err(OpenError::NotFound)
+        // Inside the root, the rule applies to the path relative to it; outside (only with
+        // `--symlinks any`), to every segment of the real path.
+        let resolved = inside.unwrap_or(&real).as_os_str().as_bytes();
+        if !allowed
+            || access
+                .dotfiles
+                .hides_path(resolved.strip_prefix(b"/").unwrap_or(resolved))
+        {
+            return Err(OpenError::NotFound);
         }
+        Ok(())
     }
+}
 
-    /// The canonical path of an open file, as the kernel resolved it.
-    fn real_path(&self, file: &File, rel: &[u8]) -> io::Result<PathBuf> {
-        fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
-            // Without /proc, resolve the name again (a file swapped in between could slip by).
-            .or_else(|_| fs::canonicalize(self.lexical(rel)))
-    }
-
-    fn lexical(&self, rel: &[u8]) -> PathBuf {
-        if rel.is_empty() {
-            self.path.clone()
-        } else {
-            self.path.join(OsStr::from_bytes(rel))
-        }
-    }
-
-    /// Whether the canonical target of `path` (under the root) is inside the root.
-    fn resolves_inside(&self, path: &Path) -> bool {
-        fs::canonicalize(path).is_ok_and(|real| real.starts_with(&self.path))
-    }
-
-    /// The entries of the directory `rel` that can be served, sorted bytewise by name. Symlinks
-    /// are shown if the policy would follow them, as directories if they lead to one. `stat`
-    /// asks for every entry's size and mtime (JSON); the HTML listing needs only types.
-    pub fn list(
-        &self,
-        rel: &[u8],
-        symlinks: Symlinks,
-        show: impl Fn(&[u8]) -> bool,
-        stat: bool,
-    ) -> io::Result<Vec<Entry>> {
-        let dir = self.lexical(rel);
-        let mut entries = Vec::new();
-        for item in fs::read_dir(&dir)? {
-            let item = item?;
-            let name = item.file_name().into_vec();
-            if !show(&name) {
-                continue;
-            }
-            let mut kind = item.file_type()?;
-            let mut meta = None;
-            if kind.is_symlink() {
-                let path = item.path();
-                let allowed = match symlinks {
-                    Symlinks::Deny => false,
-                    Symlinks::Inside => self.resolves_inside(&path),
-                    Symlinks::Any => true,
-                };
-                // A broken link can't be served either.
-                let Some(target) = allowed.then(|| fs::metadata(&path).ok()).flatten() else {
-                    continue;
-                };
-                kind = target.file_type();
-                meta = Some(target);
-            }
-            if !kind.is_file() && !kind.is_dir() {
-                continue;
-            }
-            if stat && meta.is_none() {
-                meta = item.metadata().ok();
-            }
-            entries.push(Entry {
-                name,
-                is_dir: kind.is_dir(),
-                size: meta
-                    .as_ref()
-                    .map_or(0, |m| if m.is_file() { m.len() } else { 0 }),
-                mtime: meta
-                    .and_then(|m| m.modified().ok())
-                    .unwrap_or(std::time::UNIX_EPOCH),
-            });
-        }
-        entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-        Ok(entries)
+/// Only regular files and directories are served.
+fn servable(meta: &Metadata) -> Result<(), OpenError> {
+    if meta.is_file() || meta.is_dir() {
+        Ok(())
+    } else {
+        Err(OpenError::NotFound)
     }
 }
 
 /// Runs `f` with `rel` as a NUL-terminated path (`.` when empty), on the stack when it fits.
-fn with_c_path<T>(rel: &[u8], f: impl FnOnce(&CStr) -> T) -> io::Result<T> {
+pub fn with_c_path<T>(rel: &[u8], f: impl FnOnce(&CStr) -> T) -> io::Result<T> {
     if rel.is_empty() {
         return Ok(f(c"."));
     }

@@ -20,6 +20,16 @@ pub enum Symlinks {
     Deny,
 }
 
+/// Both policies, as every lookup under the root applies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    /// Which symlinks are followed.
+    pub symlinks: Symlinks,
+    /// Whether dotfiles are served: checked on the path as requested, and again on the path a
+    /// symlink resolves to (a link `gitlink -> .git` must not serve `.git/config`).
+    pub dotfiles: Dotfiles,
+}
+
 impl Dotfiles {
     /// Whether the segment `name` of a path is hidden; `top` when it is the path's first
     /// segment under the root, where `.well-known` is served (ACME challenges and

@@ -122,7 +122,7 @@ pub enum Exit {
 pub fn run(config: &Config, on_ready: impl FnOnce(SocketAddr, &Path)) -> Result<Exit, StartError> {
     // Before any thread exists, so that every thread inherits the mask and only `sigwait`
     // below ever sees these signals.
-    let signals = Signals::block(&[libc::SIGTERM, libc::SIGINT])
+    let signals = Signals::block(&[libc::SIGTERM, libc::SIGINT, libc::SIGCHLD])
         .map_err(StartError::setup("block signals"))?;
 
     let root = Root::new(&config.root).map_err(|source| StartError {
@@ -150,6 +150,7 @@ pub fn run(config: &Config, on_ready: impl FnOnce(SocketAddr, &Path)) -> Result<
     raise_open_file_limit(config.max_connections);
     let mut settings = Settings::default();
     settings.max_connections = config.max_connections;
+    settings.max_connections_per_ip = config.per_ip_limit();
     settings.threads = config.threads.unwrap_or(0);
     settings.idle_timeout = config.idle_timeout;
     settings.head_timeout = config.head_timeout;
@@ -189,7 +190,10 @@ fn watch(server: &Arc<Server>, signals: Signals) -> io::Result<Events> {
     let (events, next) = mpsc::channel();
     let signal_events = events.clone();
     spawn("signals", move || loop {
-        if signal_events.send(Event::Signal(signals.wait())).is_err() {
+        // Orphans that exited before this thread started are reaped at its first pass.
+        crate::sys::reap_children();
+        let signal = signals.wait();
+        if signal != libc::SIGCHLD && signal_events.send(Event::Signal(signal)).is_err() {
             return;
         }
     })?;
@@ -268,9 +272,14 @@ impl RateLimited {
         let more = std::mem::take(&mut entry.1);
         entry.0 = now;
         drop(last);
+        let hint = match warning {
+            Warning::PerIpLimit { .. } => " (--max-connections-per-ip)",
+            Warning::ConnectionCap { .. } => " (--max-connections)",
+            _ => "",
+        };
         match more {
-            0 => eprintln!("http-fileserver: {warning}"),
-            n => eprintln!("http-fileserver: {warning} ({n} more like it in the last 10 s)"),
+            0 => eprintln!("http-fileserver: {warning}{hint}"),
+            n => eprintln!("http-fileserver: {warning}{hint}; {n} more like it in the last 10 s"),
         }
     }
 }

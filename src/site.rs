@@ -10,6 +10,7 @@
 //! 6. a file: redirect to drop a trailing `/`, else the file, or its precompressed sidecar,
 //!    through the preconditions ([`crate::conditional`]) and ranges ([`crate::range`]).
 
+use std::ops::ControlFlow;
 use std::time::Instant;
 
 use tiny_http::{Body, Method, Request, Response};
@@ -18,11 +19,18 @@ use crate::access_log::AccessLog;
 use crate::byteranges::{self, Multipart};
 use crate::conditional::{self, Conditions, Outcome, Validators};
 use crate::config::Config;
+use crate::dir;
 use crate::encoding::{self, Coding};
 use crate::fs::{Opened, Root};
-use crate::listing;
+use crate::href;
+use crate::listing::body::{self as listing_body, Budget};
+use crate::listing::gate::Gate;
+use crate::listing::html::Page;
+use crate::listing::json::Json;
+use crate::listing::{self, Listing, Sort};
 use crate::negotiate;
-use crate::policy::{Dotfiles, Symlinks};
+use crate::page;
+use crate::policy::Access;
 use crate::range::{self, Ranges};
 use crate::reply::{error, open_error, redirect, ALLOW};
 use crate::representation::{self, http_date, Etag};
@@ -32,8 +40,11 @@ use crate::target::{self, RequestPath, Target, TargetError};
 pub struct Site {
     root: Root,
     listing: bool,
-    dotfiles: Dotfiles,
-    symlinks: Symlinks,
+    access: Access,
+    /// Memory for listings in flight.
+    budget: Budget,
+    /// Slots for reading large directories.
+    scans: Gate,
     /// `X-Content-Type-Options: nosniff` and the configured headers, as header lines added to
     /// every response (and to the ones tiny_http writes on its own).
     common_headers: Vec<u8>,
@@ -44,9 +55,20 @@ pub struct Site {
     log: Option<AccessLog>,
 }
 
-/// The request header fields we act on, found in one pass.
-#[derive(Default)]
+/// Memory all listings in flight may hold: 60 clients asking at once for the largest
+/// listing fit with room to spare (about 30 MB for 60 × 10,000 entries with short names).
+const LISTING_BUDGET: usize = 40 << 20;
+
+/// A directory with more entries than this is read in one of the scan slots, by a thread that
+/// has handed its place over to another.
+const LARGE_DIRECTORY: usize = 4 * listing::PROGRESS_EVERY;
+
+/// Large listings refused with 503 rather than queued past this many waiting.
+const MAX_WAITING_SCANS: usize = 64;
+
+/// The request and the header fields we act on, found in one pass.
 struct Fields<'a> {
+    request: &'a Request,
     conditions: Conditions<'a>,
     range: Option<&'a str>,
     accept_encoding: Option<&'a str>,
@@ -55,7 +77,13 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn of(request: &'a Request) -> Fields<'a> {
-        let mut f = Fields::default();
+        let mut f = Fields {
+            request,
+            conditions: Conditions::default(),
+            range: None,
+            accept_encoding: None,
+            accept: None,
+        };
         for header in request.headers() {
             let name = header.name;
             let slot = match name.len() {
@@ -98,11 +126,16 @@ impl Site {
         for (name, value) in &config.headers {
             add(name, value);
         }
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         Site {
             root,
             listing: config.listing,
-            dotfiles: config.dotfiles,
-            symlinks: config.symlinks,
+            access: Access {
+                symlinks: config.symlinks,
+                dotfiles: config.dotfiles,
+            },
+            budget: Budget::new(LISTING_BUDGET),
+            scans: Gate::new(cpus, MAX_WAITING_SCANS),
             common_headers,
             own_cache_control: !configured("Cache-Control"),
             boundary: byteranges::random_boundary(),
@@ -158,22 +191,22 @@ impl Site {
         if path.decoded.ends_with(b"/index.html") {
             return redirect("./", path.query);
         }
-        if self.dotfiles.hides_path(&path.clean) {
+        if self.access.dotfiles.hides_path(&path.clean) {
             return error(404);
         }
-        let opened = match self.root.open(&path.clean, self.symlinks) {
+        let opened = match self.root.open(&path.clean, self.access) {
             Ok(opened) => opened,
             Err(err) => return open_error(err),
         };
         if opened.meta.is_dir() {
             if !path.has_trailing_slash() {
-                let location = format!("{}/", listing::href(path.last_segment()));
+                let location = format!("{}/", href::href(path.last_segment()));
                 return redirect(&location, path.query);
             }
             return self.directory(path, opened, fields);
         }
         if path.has_trailing_slash() {
-            let location = format!("../{}", listing::encode_segment(path.last_segment()));
+            let location = format!("../{}", href::encode_segment(path.last_segment()));
             return redirect(&location, path.query);
         }
         self.file(&path.clean, opened, fields)
@@ -214,7 +247,7 @@ impl Site {
             index.push(b'/');
         }
         index.extend_from_slice(b"index.html");
-        if let Ok(opened) = self.root.open(&index, self.symlinks) {
+        if let Ok(opened) = self.root.open(&index, self.access) {
             if opened.meta.is_file() {
                 return self.file(&index, opened, fields);
             }
@@ -237,21 +270,63 @@ impl Site {
             Ok(response) => response,
             Err(failed) => return failed,
         };
-        let json = fields.accept.is_some_and(negotiate::wants_json);
-        let at_root = path.clean.is_empty();
-        let show = |name: &[u8]| !self.dotfiles.hides_segment(name, at_root);
-        let entries = match self.root.list(&path.clean, self.symlinks, show, json) {
-            Ok(entries) => entries,
-            Err(err) => return open_error(err.into()),
+        let sort = Sort::from_query(path.query);
+        let listing = match self.read_listing(&dir, path.clean.is_empty(), sort, fields.request) {
+            Ok(listing) => listing,
+            Err(refused) => return refused,
         };
-        let (content_type, body) = if json {
-            ("application/json", listing::json(&entries))
+        if listing.truncated() {
+            response.add_header("X-Total-Count", listing.total);
+        }
+        let held = listing.weight();
+        let charged = if fields.accept.is_some_and(negotiate::wants_json) {
+            response.add_header("Content-Type", "application/json");
+            listing_body::respond_with(&mut response, Json::new(listing), held, &self.budget)
         } else {
-            ("text/html; charset=utf-8", listing::html(&entries))
+            response.add_header("Content-Type", "text/html; charset=utf-8");
+            response.add_header("Content-Security-Policy", page::CSP);
+            let page = Page::new(listing, &path.clean);
+            listing_body::respond_with(&mut response, page, held, &self.budget)
         };
-        response.add_header("Content-Type", content_type);
-        response.set_body(Body::Bytes(body.into_bytes()));
-        response
+        match charged {
+            Some(()) => response,
+            None => busy(),
+        }
+    }
+
+    /// Reads the listing of `dir`: a large directory in one of the scan slots, and not to the
+    /// end if its client has gone. `Err` is the answer when it can't be read.
+    fn read_listing(
+        &self,
+        dir: &Opened,
+        at_root: bool,
+        sort: Sort,
+        request: &Request,
+    ) -> Result<Listing, Response> {
+        let reader = dir::Reader::new(&self.root, &dir.file, at_root, self.access);
+        let mut slot = None;
+        let mut refused = false;
+        let read = Listing::read(&reader, sort, listing::MAX_ENTRIES, |entries| {
+            if request.client_gone() {
+                return ControlFlow::Break(());
+            }
+            if slot.is_none() && entries >= LARGE_DIRECTORY {
+                request.will_block();
+                slot = self.scans.enter();
+                refused = slot.is_none();
+                if refused {
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        });
+        match read {
+            Ok(Some(listing)) => Ok(listing),
+            // The client has gone: no one will read the answer.
+            Ok(None) if !refused => Err(error(503)),
+            Ok(None) => Err(busy()),
+            Err(err) => Err(open_error(err.into())),
+        }
     }
 
     /// A file response. `rel` is the file's path, for its name and its sidecars.
@@ -347,7 +422,7 @@ impl Site {
             name.clear();
             name.extend_from_slice(rel);
             name.extend_from_slice(coding.suffix());
-            if let Ok(opened) = self.root.open(&name, self.symlinks) {
+            if let Ok(opened) = self.root.open(&name, self.access) {
                 if opened.meta.is_file() {
                     return Some((opened, Some(coding)));
                 }
@@ -355,4 +430,11 @@ impl Site {
         }
         None
     }
+}
+
+/// 503 with `Retry-After`: a listing that can't be made now, for lack of memory or of a slot.
+fn busy() -> Response {
+    let mut response = error(503);
+    response.add_header("Retry-After", "1");
+    response
 }

@@ -1,6 +1,7 @@
 //! The system calls std doesn't wrap: opening relative to a directory descriptor (`openat`,
-//! `openat2`), the listening socket's backlog, the open-file limit, and waiting for signals.
-//! Every `unsafe` block of the crate is in this module.
+//! `openat2`, with `O_PATH`), reading a directory from its descriptor (`getdents64`,
+//! `fstatat`), the listening socket's backlog, the open-file limit, and signals (waiting for
+//! them, reaping children). Every `unsafe` block of the crate is in this module.
 #![allow(unsafe_code)]
 
 use std::ffi::CStr;
@@ -14,16 +15,111 @@ use std::os::unix::io::{AsRawFd, FromRawFd};
 const OPEN_FLAGS: libc::c_int =
     libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
 
-/// openat(2): opens `path` relative to the directory `dir`, following symlinks.
-pub fn openat(dir: &File, path: &CStr) -> io::Result<File> {
+/// Flags for a descriptor that only names an object (`O_PATH`): it resolves the path, symlinks
+/// included, without opening what it finds, so a FIFO's writer isn't released and a device's
+/// driver isn't called. Such a descriptor can be inspected (`fstat`, its `/proc` link) and then
+/// reopened for reading.
+const PATH_FLAGS: libc::c_int = libc::O_PATH | libc::O_CLOEXEC;
+
+/// openat(2) with `O_PATH`: names `path` relative to the directory `dir`, following symlinks,
+/// without opening it.
+pub fn openat_path(dir: &File, path: &CStr) -> io::Result<File> {
     // SAFETY: `dir` is an open descriptor and `path` a NUL-terminated string, both borrowed for
     // the duration of the call.
-    let fd = unsafe { libc::openat(dir.as_raw_fd(), path.as_ptr(), OPEN_FLAGS) };
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), path.as_ptr(), PATH_FLAGS) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: openat returned a new descriptor that nothing else owns.
     Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Opens for reading the object an `O_PATH` descriptor names, through its `/proc` link: the
+/// very object that was checked, not whatever its path names now.
+pub fn reopen(named: &File) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
+        .open(proc_link(named))
+}
+
+/// The `/proc/self/fd` link of a descriptor: reading it gives the path the kernel resolved.
+pub fn proc_link(file: &File) -> String {
+    format!("/proc/self/fd/{}", file.as_raw_fd())
+}
+
+/// What `fstatat` says of a directory entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// The file type bits (`libc::S_IFMT` of `st_mode`).
+    pub kind: libc::mode_t,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, seconds since the epoch.
+    pub mtime: i64,
+}
+
+/// fstatat(2) of `name` in the directory `dir`, not following a final symlink.
+pub fn lstat_at(dir: &File, name: &CStr) -> io::Result<Stat> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `dir` is an open descriptor, `name` a NUL-terminated string, and `st` a buffer
+    // of the right type that fstatat fills; it is read only after success.
+    let st = unsafe {
+        if libc::fstatat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            st.as_mut_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        st.assume_init()
+    };
+    Ok(Stat {
+        kind: st.st_mode & libc::S_IFMT,
+        size: st.st_size as u64,
+        mtime: st.st_mtime as i64,
+    })
+}
+
+/// getdents64(2): reads the next directory entries of `dir` into `buf`; 0 at the end. Parse
+/// them with [`dirents`].
+pub fn getdents(dir: &File, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is a valid, exclusive buffer of `buf.len()` bytes for the duration of the
+    // call, and `dir` an open descriptor.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_getdents64,
+            dir.as_raw_fd(),
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// The entries `getdents64` put in `buf`: `(d_type, name)`, the name without its NUL.
+pub fn dirents(buf: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    // struct linux_dirent64 { u64 d_ino; i64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+    let mut rest = buf;
+    std::iter::from_fn(move || loop {
+        let reclen = usize::from(u16::from_ne_bytes([*rest.get(16)?, *rest.get(17)?]));
+        if reclen < 19 || reclen > rest.len() {
+            return None;
+        }
+        let (record, next) = rest.split_at(reclen);
+        rest = next;
+        let name = &record[19..];
+        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+        if name != b"." && name != b".." {
+            return Some((record[18], name));
+        }
+    })
 }
 
 /// The kernel's `struct open_how` (linux/openat2.h).
@@ -44,7 +140,6 @@ const RESOLVE_BENEATH: u64 = 0x08;
 ///
 /// Fails with `ErrorKind::Unsupported` on kernels before 5.6 and where a seccomp filter
 /// refuses the call (older Docker profiles answer EPERM).
-#[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn openat2_no_symlinks(dir: &File, path: &CStr) -> io::Result<File> {
     let how = OpenHow {
         flags: OPEN_FLAGS as u64,
@@ -71,11 +166,6 @@ pub fn openat2_no_symlinks(dir: &File, path: &CStr) -> io::Result<File> {
     }
     // SAFETY: the syscall returned a new descriptor (a non-negative int) that nothing else owns.
     Ok(unsafe { File::from_raw_fd(fd as libc::c_int) })
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn openat2_no_symlinks(_: &File, _: &CStr) -> io::Result<File> {
-    Err(io::Error::new(io::ErrorKind::Unsupported, "openat2"))
 }
 
 /// listen(2) again on a listening socket: raises its accept queue to `backlog` (capped by the
@@ -152,6 +242,19 @@ impl Signals {
             if rc == 0 {
                 return signal;
             }
+        }
+    }
+}
+
+/// Reaps every child that has exited, without waiting. As PID 1 in a container the server
+/// inherits orphaned processes (say, from `docker exec`); unreaped, they would stay zombies.
+pub fn reap_children() {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid with WNOHANG only writes the status through a valid pointer.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if pid <= 0 {
+            return;
         }
     }
 }

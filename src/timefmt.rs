@@ -19,6 +19,20 @@ pub fn push_rfc3339(out: &mut String, secs: u64, millis: Option<u32>) {
     out.push('Z');
 }
 
+/// Appends `YYYY-MM-DD HH:MM` (UTC) for `secs` since the epoch: the minute it is in, never
+/// one it hasn't reached. Times before the epoch show as the epoch.
+pub fn push_minutes(out: &mut String, secs: i64) {
+    let secs = secs.max(0) as u64;
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let t = secs % 86_400;
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        t / 3600,
+        t / 60 % 60
+    );
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch.
 pub fn rfc3339(secs: u64) -> String {
     let mut out = String::with_capacity(20);
@@ -53,5 +67,11 @@ mod tests {
         let mut s = String::new();
         push_rfc3339(&mut s, 1_700_000_000, Some(7));
         assert_eq!(s, "2023-11-14T22:13:20.007Z");
+        s.clear();
+        push_minutes(&mut s, 1_700_000_039);
+        assert_eq!(s, "2023-11-14 22:13");
+        s.clear();
+        push_minutes(&mut s, -5);
+        assert_eq!(s, "1970-01-01 00:00");
     }
 }

@@ -134,11 +134,11 @@ fn assert_refused_promptly(server: &Server, context: &str) -> Option<u16> {
 }
 
 #[test]
-fn past_the_cap_with_every_connection_busy_new_ones_get_503() {
+fn past_the_cap_fresh_downloads_are_kept_and_stalled_ones_make_room() {
     let (_root, server) = cap_server("cap-busy");
     let base_fds = baseline_fds(&server);
     // 64 downloads of a 64 MiB file that the clients don't read: every connection is in the
-    // middle of a response, none can be evicted. (Write timeout: the default 30 s.)
+    // middle of a response, and none is idle.
     let request = request_bytes("GET", b"/big.bin", &[]);
     let mut busy = open_many(&server, 64, &request);
     // Each holds a socket and an open file on the server.
@@ -146,29 +146,45 @@ fn past_the_cap_with_every_connection_busy_new_ones_get_503() {
         server.open_fds() >= base_fds + 128
     });
     assert!(all_busy, "only {} fds", server.open_fds());
+    let stalled = Instant::now();
+    // While their clients have taken bytes within the last few seconds they aren't closed:
+    // a new connection gets 503 or a prompt close. (On a machine so slow that this comes
+    // late, the next part applies instead.)
     let mut statuses = Vec::new();
-    for i in 0..10 {
+    while statuses.len() < 5 && stalled.elapsed() < Duration::from_millis(1500) {
         statuses.push(assert_refused_promptly(
             &server,
-            &format!("connection {}", 65 + i),
+            &format!("connection {}", 65 + statuses.len()),
         ));
     }
-    eprintln!("past the cap: {statuses:?}");
-    assert!(
-        statuses.contains(&Some(503)),
-        "no 503 at all past the cap: {statuses:?}"
-    );
-    let t = threads(&server);
-    assert!(t <= 64 + OVERHEAD_THREADS, "{t} threads with a cap of 64");
-    // The busy ones weren't touched.
-    for (i, s) in busy.iter().enumerate() {
-        s.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
-        let mut b = [0u8; 1];
+    eprintln!("past the cap, downloads fresh: {statuses:?}");
+    if !statuses.is_empty() {
         assert!(
-            std::io::Read::read(&mut &*s, &mut b).is_ok_and(|n| n == 1),
-            "busy connection {i} was closed"
+            statuses.contains(&Some(503)),
+            "no 503 at all past the cap: {statuses:?}"
+        );
+        for (i, s) in busy.iter().enumerate() {
+            s.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
+            let mut b = [0u8; 1];
+            assert!(
+                std::io::Read::read(&mut &*s, &mut b).is_ok_and(|n| n == 1),
+                "busy connection {i} was closed"
+            );
+        }
+    }
+    // Once a client has taken nothing for 3 s, its download may go to make room: a fresh
+    // client is served, at once.
+    let wait = Duration::from_millis(3500).saturating_sub(stalled.elapsed());
+    thread::sleep(wait);
+    for i in 0..3 {
+        assert_served(
+            &server,
+            Duration::from_secs(1),
+            &format!("fresh client {i} with stalled downloads at the cap"),
         );
     }
+    let t = threads(&server);
+    assert!(t <= 64 + OVERHEAD_THREADS, "{t} threads with a cap of 64");
     close_all(&mut busy);
     assert_served(
         &server,

@@ -10,13 +10,18 @@ use common::fixture::{
 };
 use common::{set_mtime, Response};
 
-const HEAD: &str =
-    "<!doctype html>\n<meta name=\"viewport\" content=\"width=device-width\">\n<pre>\n";
-const TAIL: &str = "</pre>\n";
-
-/// The `href` values of an HTML listing, in order.
+/// The `href` of every entry link of an HTML listing, in order (navigation links, which are
+/// absolute paths, left out).
 fn hrefs(body: &str) -> Vec<String> {
-    body.split("<a href=\"")
+    body.split("<tr><td><a href=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_string())
+        .collect()
+}
+
+/// Every `href` of the page.
+fn all_links(body: &str) -> Vec<String> {
+    body.split("href=\"")
         .skip(1)
         .map(|rest| rest[..rest.find('"').unwrap()].to_string())
         .collect()
@@ -30,9 +35,58 @@ fn assert_html_listing(r: &Response, what: &str) {
         "{what}"
     );
     let body = r.text();
-    assert!(body.starts_with(HEAD), "{what}: {body:?}");
-    assert!(body.ends_with(TAIL), "{what}: {body:?}");
+    assert!(body.starts_with("<!doctype html>\n<html lang=en>\n<meta charset=utf-8>\n<meta name=viewport content=\"width=device-width,initial-scale=1\">\n<title>Index of /"), "{what}: {body:?}");
+    assert!(body.contains("<table>\n<thead><tr>"), "{what}: {body:?}");
+    assert!(body.contains("</table>\n<p>"), "{what}: {body:?}");
+    // Scripts are forbidden on listings, the inline style allowed.
+    let csp = r
+        .header("Content-Security-Policy")
+        .expect("a CSP on listings");
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script"),
+        "{csp}"
+    );
+    assert!(!body.contains("<script"), "{what}");
     assert_common(r);
+}
+
+/// Natural, case-insensitive order, written independently of the server's: digit runs by
+/// value, other bytes ASCII-lowercased, ties bytewise.
+fn natural(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    fn key(s: &[u8]) -> Vec<(u8, String)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < s.len() {
+            if s[i].is_ascii_digit() {
+                let end = (i..s.len())
+                    .find(|&j| !s[j].is_ascii_digit())
+                    .unwrap_or(s.len());
+                let n = std::str::from_utf8(&s[i..end])
+                    .unwrap()
+                    .trim_start_matches('0');
+                // Numbers before letters of the same position compare as (0, width-padded).
+                out.push((0, format!("{:0>40}", n)));
+                i = end;
+            } else {
+                out.push((1, (s[i].to_ascii_lowercase() as char).to_string()));
+                i += 1;
+            }
+        }
+        out
+    }
+    let (ka, kb) = (key(a), key(b));
+    // Mixed digit/letter positions compare by the byte, as the spec's algorithm does.
+    for (x, y) in ka.iter().zip(&kb) {
+        let ord = match (x.0, y.0) {
+            (0, 0) => x.1.cmp(&y.1),
+            (1, 1) => x.1.cmp(&y.1),
+            _ => x.1.as_bytes()[0].cmp(&y.1.as_bytes()[0]),
+        };
+        if ord.is_ne() {
+            return ord;
+        }
+    }
+    ka.len().cmp(&kb.len()).then_with(|| a.cmp(b))
 }
 
 // 22 ------------------------------------------------------------------------------------------
@@ -117,18 +171,37 @@ fn s22_index_that_fails_policy_is_not_served() {
 // 23 ------------------------------------------------------------------------------------------
 
 #[test]
-fn s23_listing_has_go_format_in_bytewise_order() {
+fn s23_listing_is_a_table_directories_first_in_natural_order() {
     let tree = Tree::new();
     let server = tree.serve(&[]);
     let r = server.get("/list/", &[]);
     assert_html_listing(&r, "list");
-    assert_eq!(
-        r.text(),
-        format!(
-            "{HEAD}<a href=\"C.txt\">C.txt</a>\n<a href=\"a.txt\">a.txt</a>\n\
-             <a href=\"b.txt\">b.txt</a>\n<a href=\"dir/\">dir/</a>\n{TAIL}"
-        )
+    let body = r.text();
+    assert_eq!(hrefs(&body), ["dir/", "a.txt", "b.txt", "C.txt"]);
+    assert!(body.contains("<title>Index of /list/</title>"), "{body}");
+    // Breadcrumbs: the root linked, the current directory not.
+    assert!(
+        body.contains("<nav><h1><a href=\"/\">/</a>list/</h1></nav>"),
+        "{body}"
     );
+    // A parent row, and sort links on every column, all absolute paths.
+    assert!(
+        body.contains("<tr class=up><td colspan=3><a href=\"/\">Parent directory</a>"),
+        "{body}"
+    );
+    for link in [
+        "/list/?sort=name&amp;order=desc",
+        "/list/?sort=size&amp;order=desc",
+        "/list/?sort=modified&amp;order=desc",
+    ] {
+        assert!(body.contains(&format!("href=\"{link}\"")), "{link}: {body}");
+    }
+    // Sizes for people, exact bytes on hover, dates in UTC.
+    assert!(
+        body.contains("<tr><td><a href=\"a.txt\">a.txt</a><td title=\"2 bytes\">2 B<td>"),
+        "{body}"
+    );
+    assert!(body.contains("<p>1 directory, 3 files\n"), "{body}");
     assert_eq!(
         r.header("Content-Length"),
         Some(r.body.len().to_string().as_str())
@@ -137,18 +210,27 @@ fn s23_listing_has_go_format_in_bytewise_order() {
 }
 
 #[test]
-fn s23_root_listing_is_bytewise_sorted_with_directories_slashed() {
+fn s23_root_listing_is_in_natural_order_with_directories_first_and_slashed() {
     let tree = Tree::new();
     let server = tree.serve(&[]);
     let r = server.get("/", &[]);
     assert_html_listing(&r, "root");
     let body = r.text();
-    // Order by the names' bytes (decoded from the hrefs: the texts are lossy).
+    // No parent row at the root, and a breadcrumb of just `/`.
+    assert!(!body.contains("class=up"), "{body}");
+    assert!(body.contains("<nav><h1>/</h1></nav>"), "{body}");
     let hrefs = hrefs(&body);
-    let raw: Vec<Vec<u8>> = hrefs.iter().map(|h| decode(h)).collect();
-    let mut raw_sorted = raw.clone();
-    raw_sorted.sort();
-    assert_eq!(raw, raw_sorted, "not in bytewise order");
+    let dirs = hrefs.iter().take_while(|h| h.ends_with('/')).count();
+    assert!(
+        hrefs[dirs..].iter().all(|h| !h.ends_with('/')),
+        "directories not first: {hrefs:?}"
+    );
+    for group in [&hrefs[..dirs], &hrefs[dirs..]] {
+        let raw: Vec<Vec<u8>> = group.iter().map(|h| decode(h)).collect();
+        let mut sorted = raw.clone();
+        sorted.sort_by(|a, b| natural(a, b));
+        assert_eq!(raw, sorted, "not in natural order");
+    }
     for dir in ["sub/", "list/", "q%3Fdir/", "link-in-dir/", ".well-known/"] {
         assert!(hrefs.iter().any(|h| h == dir), "{dir} missing: {hrefs:?}");
     }
@@ -214,18 +296,49 @@ fn s23_empty_directory_lists_nothing() {
     let server = tree.serve(&[]);
     let r = server.get("/void/", &[]);
     assert_html_listing(&r, "empty dir");
-    assert_eq!(r.text(), format!("{HEAD}{TAIL}"));
+    let body = r.text();
+    assert!(hrefs(&body).is_empty(), "{body}");
+    assert!(body.contains("class=up"), "a parent row: {body}");
+    assert!(body.ends_with("<p>0 directories, 0 files\n"), "{body}");
 }
 
 // 24 ------------------------------------------------------------------------------------------
 
-/// Go's HTML escaping of a link text.
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&#34;")
-        .replace('\'', "&#39;")
+/// How a name shows in a listing's link text: HTML-escaped, with invalid UTF-8 bytes, controls
+/// and bidirectional formatting characters made visible as tinted escapes.
+fn shown(name: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in name.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            let escape = match c {
+                '\t' => Some("\\t".to_string()),
+                '\n' => Some("\\n".to_string()),
+                '\r' => Some("\\r".to_string()),
+                c if c.is_control()
+                    || ('\u{202A}'..='\u{202E}').contains(&c)
+                    || ('\u{2066}'..='\u{2069}').contains(&c) =>
+                {
+                    Some(format!("\\u{{{:X}}}", c as u32))
+                }
+                _ => None,
+            };
+            match escape {
+                Some(e) => out.push_str(&format!("<span class=esc>{e}</span>")),
+                None => out.push_str(&match c {
+                    '&' => "&amp;".to_string(),
+                    '<' => "&lt;".to_string(),
+                    '>' => "&gt;".to_string(),
+                    '"' => "&#34;".to_string(),
+                    '\'' => "&#39;".to_string(),
+                    c => c.to_string(),
+                }),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("<span class=esc>\\x{b:02X}</span>"));
+        }
+    }
+    out
 }
 
 /// How entry links are encoded: everything but unreserved and `!$'()*+,;=:@`, with `./`
@@ -280,14 +393,12 @@ fn s24_hostile_names_are_percent_encoded_in_href_and_escaped_in_text() {
     }
     names.push((fixture::long_name(), ""));
     for (name, slash) in names {
-        let text = html_escape(&String::from_utf8_lossy(&name));
-        let line = format!("<a href=\"{}{slash}\">{text}{slash}</a>\n", href_of(&name));
-        // `&#34;`/`&#39;` are Go's spelling; `&quot;`/`&apos;` would be as safe.
-        let alt = line.replace("&#34;", "&quot;").replace("&#39;", "&apos;");
-        assert!(
-            body.contains(&line) || body.contains(&alt),
-            "missing {line:?} in listing:\n{body}"
+        let link = format!(
+            "<tr><td><a href=\"{}{slash}\">{}{slash}</a><td",
+            href_of(&name),
+            shown(&name)
         );
+        assert!(body.contains(&link), "missing {link:?} in listing:\n{body}");
     }
 }
 
@@ -298,6 +409,9 @@ fn s24_specific_escapes() {
     let body = server.get("/", &[]).text();
     for needle in [
         "<a href=\"100%25.txt\">100%.txt</a>",
+        "<a href=\"caf%E9.txt\">caf<span class=esc>\\xE9</span>.txt</a>",
+        "<a href=\"tab%09here.txt\">tab<span class=esc>\\t</span>here.txt</a>",
+        "<a href=\"./crlf%0D%0AX-Injected:%20yes/\">crlf<span class=esc>\\r</span><span class=esc>\\n</span>X-Injected: yes/</a>",
         "<a href=\"a%23b.txt\">a#b.txt</a>",
         "<a href=\"what%3F.txt\">what?.txt</a>",
         "<a href=\"with%20space.txt\">with space.txt</a>",
@@ -305,25 +419,32 @@ fn s24_specific_escapes() {
         "<a href=\"back%5Cslash.txt\">back\\slash.txt</a>",
         "<a href=\"caf%C3%A9.txt\">café.txt</a>",
         "<a href=\"%E6%97%A5%E6%9C%AC.txt\">日本.txt</a>",
-        "<a href=\"caf%E9.txt\">caf\u{FFFD}.txt</a>",
-        "<a href=\"tab%09here.txt\">tab\there.txt</a>",
         "<a href=\"./a:b.txt\">a:b.txt</a>",
         "<a href=\"./a:b/\">a:b/</a>",
         "<a href=\"plus+semi;eq=.txt\">plus+semi;eq=.txt</a>",
         "<a href=\"%3Cimg%20src=x%20onerror=alert(1)%3E.txt\">&lt;img src=x onerror=alert(1)&gt;.txt</a>",
         "<a href=\"%3Cscript%3Ealert(1)%3C%5Cscript%3E.txt\">&lt;script&gt;alert(1)&lt;\\script&gt;.txt</a>",
-        "<a href=\"./crlf%0D%0AX-Injected:%20yes/\">",
     ] {
         assert!(body.contains(needle), "missing {needle:?} in:\n{body}");
     }
-    // Nothing a browser would run, and no raw quote inside an attribute.
+    // Nothing a browser would run, no raw control character, and no raw quote inside an
+    // attribute.
     assert!(!body.contains("<script"), "{body}");
     assert!(!body.contains("<img"), "{body}");
-    for h in hrefs(&body) {
+    assert!(
+        !body.contains(|c: char| c.is_control() && c != '\n'),
+        "a raw control character in {body:?}"
+    );
+    let entries = hrefs(&body);
+    for h in &entries {
         assert!(
             !h.contains(['"', '<', '>', ' ', '\\', '#', '?', '&', '\t', '\r', '\n']),
             "unsafe href {h:?}"
         );
+    }
+    // Every other link navigates: an absolute path, never one that could name another host.
+    for h in all_links(&body).iter().filter(|h| !entries.contains(h)) {
+        assert!(h.starts_with('/') && !h.starts_with("//"), "{h:?}");
     }
 }
 
@@ -397,13 +518,13 @@ fn s25_accept_json_gives_a_json_listing() {
         .iter()
         .map(|i| i.get("name").unwrap().str().unwrap())
         .collect();
-    assert_eq!(names, ["C.txt", "a.txt", "b.txt", "dir"]);
+    assert_eq!(names, ["dir", "a.txt", "b.txt", "C.txt"]);
     for item in &items {
         let Json::Obj(fields) = item else { panic!() };
         let keys: BTreeSet<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             keys,
-            BTreeSet::from(["name", "type", "size", "mtime"]),
+            BTreeSet::from(["name", "href", "type", "size", "mtime"]),
             "{item:?}"
         );
     }
@@ -414,7 +535,7 @@ fn s25_accept_json_gives_a_json_listing() {
         a.get("mtime").unwrap().str(),
         Some(fixture::rfc3339(1_500_000_000).as_str())
     );
-    let dir = &items[3];
+    let dir = &items[0];
     assert_eq!(dir.get("type").unwrap().str(), Some("dir"));
     assert_eq!(
         dir.get("mtime").unwrap().str(),

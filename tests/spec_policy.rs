@@ -10,7 +10,7 @@ use common::{Response, Server};
 /// The hrefs of an HTML listing.
 fn hrefs(r: &Response) -> Vec<String> {
     r.text()
-        .split("<a href=\"")
+        .split("<tr><td><a href=\"")
         .skip(1)
         .map(|rest| rest[..rest.find('"').unwrap()].to_string())
         .collect()

@@ -56,6 +56,9 @@ pub struct Config {
     pub access_log: bool,
     /// Most connections open at once.
     pub max_connections: usize,
+    /// Most connections open at once from one client address; `None`: a quarter of
+    /// `max_connections`; `Some(0)`: no limit.
+    pub max_connections_per_ip: Option<usize>,
     /// Threads that serve connections whose request has arrived; `None`: one per CPU.
     pub threads: Option<usize>,
     /// How long a keep-alive connection may wait for its next request.
@@ -66,6 +69,16 @@ pub struct Config {
     pub write_timeout: Duration,
     /// How long requests in flight may take to finish after a stop signal.
     pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// The per-address connection limit in force (0: none): by default a quarter of the
+    /// connection cap, so that one address can never take the whole cap, while a browser (six
+    /// connections) or a proxy's pool is far below it.
+    pub fn per_ip_limit(&self) -> usize {
+        self.max_connections_per_ip
+            .unwrap_or((self.max_connections / 4).max(1))
+    }
 }
 
 impl Default for Config {
@@ -80,6 +93,7 @@ impl Default for Config {
             headers: Vec::new(),
             access_log: true,
             max_connections: 1024,
+            max_connections_per_ip: None,
             threads: None,
             idle_timeout: Duration::from_secs(15),
             head_timeout: Duration::from_secs(10),
@@ -351,6 +365,8 @@ mod tests {
                 "--no-access-log",
                 "--max-connections",
                 "9",
+                "--max-connections-per-ip",
+                "0",
                 "--threads",
                 "3",
                 "--idle-timeout",
@@ -375,6 +391,8 @@ mod tests {
             ]
         );
         assert_eq!(c.max_connections, 9);
+        assert_eq!(c.per_ip_limit(), 0);
+        assert_eq!(serve(&["--max-connections", "100"], &[]).per_ip_limit(), 25);
         assert_eq!(c.threads, Some(3));
         assert_eq!(c.idle_timeout, Duration::from_millis(500));
         assert_eq!(c.head_timeout, Duration::from_secs(2));
@@ -393,7 +411,7 @@ mod tests {
                 (_, "dotfiles") => "allow",
                 (_, "symlinks") => "deny",
                 (_, "header") => "X-A: 1",
-                (_, "max-connections" | "threads") => "7",
+                (_, "max-connections" | "threads" | "max-connections-per-ip") => "7",
                 _ => "7s",
             };
             let c = format!("{:?}", serve(&[], &[(opt.env, value)]));

@@ -51,6 +51,7 @@ pub const OPTIONS: &[Opt] = &[
     Opt::list("header", "HTTP_FILESERVER_HEADERS", "'NAME: VALUE'", "Add a header to every response; repeatable (the variable: one per line)", |c| c.headers.clear(), |c, v| push(&mut c.headers, values::header(v))),
     Opt::switch("no-access-log", "HTTP_FILESERVER_NO_ACCESS_LOG", "Don't log requests to stdout", |c, on| c.access_log = !on),
     Opt::value(None, "max-connections", "HTTP_FILESERVER_MAX_CONNECTIONS", "N", "1024", "Most open connections; past it idle ones are closed or new ones get 503", |c, v| set(&mut c.max_connections, values::count(v))),
+    Opt::value(None, "max-connections-per-ip", "HTTP_FILESERVER_MAX_CONNECTIONS_PER_IP", "N", "a quarter of --max-connections", "Most open connections from one client address (IPv6: per /64); 0 for no limit", |c, v| set(&mut c.max_connections_per_ip, values::limit(v).map(Some))),
     Opt::value(None, "threads", "HTTP_FILESERVER_THREADS", "N", "one per CPU", "Threads that serve requests as they arrive (more start while some do slow work)", |c, v| set(&mut c.threads, values::count(v).map(Some))),
     Opt::value(None, "idle-timeout", "HTTP_FILESERVER_IDLE_TIMEOUT", "DUR", "15s", "Close keep-alive connections idle this long", |c, v| set(&mut c.idle_timeout, values::duration(v))),
     Opt::value(None, "head-timeout", "HTTP_FILESERVER_HEAD_TIMEOUT", "DUR", "10s", "Answer 408 to clients that take longer to send a request head", |c, v| set(&mut c.head_timeout, values::duration(v))),

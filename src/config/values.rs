@@ -56,6 +56,13 @@ pub fn count(v: &str) -> Result<usize, Expected> {
     }
 }
 
+/// A whole number, 0 for "no limit".
+pub fn limit(v: &str) -> Result<usize, Expected> {
+    v.trim()
+        .parse()
+        .map_err(|_| "a whole number (0 for no limit)".into())
+}
+
 /// `15` (seconds), `15s`, `500ms` or `2m`.
 pub fn duration(v: &str) -> Result<Duration, Expected> {
     let s = v.trim();

@@ -60,8 +60,10 @@ impl Drop for TempDir {
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
-    /// Lines the server wrote to stderr after its start-up line.
+    /// Lines the server wrote to stderr after its start-up line, as they come.
     pub stderr: mpsc::Receiver<String>,
+    /// The lines taken from `stderr` so far by [`Server::stderr_line`].
+    seen: std::sync::Mutex<Vec<String>>,
     stdout_path: Option<PathBuf>,
 }
 
@@ -112,12 +114,21 @@ impl Server {
             child,
             addr,
             stderr: lines,
+            seen: Default::default(),
             stdout_path: Some(stdout_path),
         }
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The first line the server wrote to stderr (after its start-up line) that contains
+    /// `needle`, if any so far.
+    pub fn stderr_line(&self, needle: &str) -> Option<String> {
+        let mut seen = self.seen.lock().unwrap();
+        seen.extend(self.stderr.try_iter());
+        seen.iter().find(|l| l.contains(needle)).cloned()
     }
 
     /// Everything the server wrote to stdout (the access log) so far.
@@ -234,6 +245,39 @@ pub fn parse_serving_line(line: &str) -> Option<SocketAddr> {
     }
     let start = line.rfind("http://")? + "http://".len();
     line[start..].trim_end().trim_end_matches('/').parse().ok()
+}
+
+/// Connects to `addr` (IPv4) from the local address `source` (any of 127.0.0.0/8 is local on
+/// loopback): clients on several addresses, as the server's per-address limits see them.
+pub fn connect_from(addr: SocketAddr, source: std::net::Ipv4Addr) -> std::io::Result<TcpStream> {
+    use std::os::unix::io::FromRawFd;
+    let SocketAddr::V4(v4) = addr else {
+        panic!("IPv4 only");
+    };
+    let sin = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let (local, remote) = (sin(source, 0), sin(*v4.ip(), v4.port()));
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor this function owns, with sockaddr_in values
+    // that live across the calls; the descriptor is handed to TcpStream before any return.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let stream = TcpStream::from_raw_fd(fd);
+        let ptr = |a: &libc::sockaddr_in| a as *const libc::sockaddr_in as *const libc::sockaddr;
+        if libc::bind(fd, ptr(&local), len) != 0 || libc::connect(fd, ptr(&remote), len) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(stream)
+    }
 }
 
 /// The bytes of a request with a Host header.

@@ -184,11 +184,19 @@ pub fn read_all_responses(stream: &TcpStream, limit: Duration) -> (Vec<Response>
     }
 }
 
-/// Opens `n` connections to the server, each sending `prefix` (possibly nothing).
+/// The local address of the `i`-th of many clients: spread over 127.0.0.2 to 127.0.0.9, as a
+/// crowd of clients would be, so that the per-address limit (a quarter of the connection cap
+/// by default) doesn't decide tests about the cap itself. Fresh clients come from 127.0.0.1.
+pub fn crowd_address(i: usize) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::new(127, 0, 0, 2 + (i % 8) as u8)
+}
+
+/// Opens `n` connections to the server from the crowd's addresses, each sending `prefix`
+/// (possibly nothing).
 pub fn open_many(server: &Server, n: usize, prefix: &[u8]) -> Vec<TcpStream> {
     (0..n)
         .map(|i| {
-            let s = TcpStream::connect_timeout(&server.addr, Duration::from_secs(5))
+            let s = common::connect_from(server.addr, crowd_address(i))
                 .unwrap_or_else(|e| panic!("connection {i}: {e}"));
             s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
             if !prefix.is_empty() {
