@@ -63,6 +63,7 @@
         default = p.devShell;
       });
 
-      formatter = each (p: p.pkgs.nixfmt);
+      # nixfmt-tree formats the whole tree; bare nixfmt, given no file, waits on stdin.
+      formatter = each (p: p.pkgs.nixfmt-tree);
     };
 }

@@ -9,18 +9,32 @@
 let
   inherit (pkgs) lib;
 
-  # Always the musl target of the build machine: the binary must run in an
-  # empty (scratch) image, so it is linked statically, and the tests run it natively.
+  # An explicit release, not stable.latest: bumping the lock must not change the
+  # compiler or clippy's lints (checks.clippy denies warnings). Keep it the
+  # release .ci/run's rustup toolchain is, so both CIs lint alike.
+  rustVersion = "1.95.0";
+
+  # Always the musl target of the build machine: the binary must run in an empty
+  # (scratch) image, so it is linked statically, and the tests run it natively.
   target = "${pkgs.stdenv.hostPlatform.parsed.cpu.name}-unknown-linux-musl";
 
   # crane's cross-musl recipe: a rust-overlay toolchain that carries the musl std.
   craneLib = (crane.mkLib pkgs).overrideToolchain (
-    p: p.rust-bin.stable.latest.default.override { targets = [ target ]; }
+    p: p.rust-bin.stable.${rustVersion}.default.override { targets = [ target ]; }
   );
 
-  # Only Rust and Cargo files; vendor/tiny_http (a [patch.crates-io] path
-  # dependency) consists of those too, so it survives the cleaning.
-  src = craneLib.cleanCargoSource root;
+  # One source for the dependencies, the package and every check, so the
+  # dependency artifacts match what the checks build and nothing is compiled
+  # twice. The Rust and Cargo files (vendor/tiny_http, a [patch.crates-io]
+  # path dependency, consists of those too) and tests/ whole: a data file
+  # added there must not be silently dropped by a .rs/.toml filter.
+  src = lib.fileset.toSource {
+    inherit root;
+    fileset = lib.fileset.unions [
+      (craneLib.fileset.commonCargoSources root)
+      (lib.fileset.maybeMissing (root + "/tests"))
+    ];
+  };
 
   # The image tag and its version label.
   inherit (craneLib.crateNameFromCargoToml { inherit src; }) version;
@@ -28,6 +42,8 @@ let
   commonArgs = {
     inherit src;
     strictDeps = true;
+    # The vendored tiny_http is a workspace member: its tests and lints count too.
+    cargoExtraArgs = "--locked --workspace";
     CARGO_BUILD_TARGET = target;
     CARGO_BUILD_RUSTFLAGS = "-C target-feature=+crt-static";
   };
@@ -61,26 +77,21 @@ let
       }
     );
 
-    fmt = craneLib.cargoFmt { inherit src; };
+    # --all: the vendored tiny_http too, as `cargo fmt --all -- --check` in .ci/run.
+    fmt = craneLib.cargoFmt {
+      inherit src;
+      cargoExtraArgs = "--all";
+    };
 
     tests = craneLib.cargoNextest (
       commonArgs
       // {
         inherit cargoArtifacts;
         # prlimit and setpriv for the resource-exhaustion tests (the tests that need
-        # root to switch users skip themselves in the unprivileged sandbox).
+        # root to switch users skip themselves in the unprivileged sandbox). The
+        # tests that need Docker skip themselves in the sandbox; the rest talk to
+        # the binary on 127.0.0.1.
         nativeBuildInputs = [ pkgs.util-linux ];
-        # The integration tests create their fixtures at run time, but keep
-        # tests/ whole anyway so that a data file added there is not silently
-        # dropped by the .rs/.toml filter. The tests that need Docker skip
-        # themselves in the sandbox; the rest talk to the binary on 127.0.0.1.
-        src = lib.fileset.toSource {
-          inherit root;
-          fileset = lib.fileset.unions [
-            (craneLib.fileset.commonCargoSources root)
-            (lib.fileset.maybeMissing (root + "/tests"))
-          ];
-        };
       }
     );
 

@@ -25,7 +25,6 @@ let
         {
           overrideToolchain = f: mkCraneLib (f pkgs);
           # Paths stay strings, so nothing is copied into the store.
-          cleanCargoSource = root: "cleanCargoSource(${toString root})";
           fileset.commonCargoSources = root: "commonCargoSources(${toString root})";
           # Reads the real Cargo.toml, as crane does (package.version, else workspace.package.version).
           crateNameFromCargoToml =

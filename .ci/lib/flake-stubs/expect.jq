@@ -13,14 +13,24 @@ def seconds(n): n * 1000000000;
    | $p.default as $bin
    | $p.image.args as $img
    | $o.checks[$s] as $c
+   | $p.default.args.src.args.root as $root
    | expect(($p | keys) == ["default", "image"]; "\($s): packages are \($p | keys)"),
      expect($bin.stub == "buildPackage"; "\($s): packages.default is \($bin.stub), expected crane buildPackage"),
      expect($bin.args.CARGO_BUILD_TARGET == $target; "\($s): CARGO_BUILD_TARGET is \($bin.args.CARGO_BUILD_TARGET), expected \($target)"),
      expect($bin.args.CARGO_BUILD_RUSTFLAGS == "-C target-feature=+crt-static"; "\($s): CARGO_BUILD_RUSTFLAGS is \($bin.args.CARGO_BUILD_RUSTFLAGS)"),
-     expect($bin.args.toolchain == {stub: "rust-bin.stable.latest.default", args: {targets: [$target]}};
-       "\($s): toolchain is \($bin.args.toolchain), expected rust-bin stable with target \($target)"),
+     # A pinned release, never stable.latest, so a lock bump can't change clippy's lints.
+     expect($bin.args.toolchain == {stub: "rust-bin.stable.1.95.0.default", args: {targets: [$target]}};
+       "\($s): toolchain is \($bin.args.toolchain), expected rust-bin stable 1.95.0 with target \($target)"),
      expect($bin.args.cargoArtifacts.stub == "buildDepsOnly"; "\($s): the package does not reuse buildDepsOnly artifacts"),
-     expect($bin.args.src | startswith("cleanCargoSource("); "\($s): src is \($bin.args.src), expected cleanCargoSource"),
+     expect($bin.args.src == {stub: "fileset.toSource", args: {root: $root, fileset: {unions:
+         ["commonCargoSources(\($root))", "maybeMissing(\($root)/tests)"]}}};
+       "\($s): src is \($bin.args.src), expected the Cargo sources and tests/"),
+     # Same source and flags for the dependencies and everything built on them,
+     # so crane builds the dependencies once.
+     ([$bin.args.cargoArtifacts, $c.clippy, $c.tests][] as $d
+      | expect($d.args.src == $bin.args.src and $d.args.cargoExtraArgs == "--locked --workspace";
+          "\($s): \($d.stub) has src \($d.args.src) and cargoExtraArgs \($d.args.cargoExtraArgs), expected the package's src and --locked --workspace")),
+     expect($bin.args.cargoExtraArgs == "--locked --workspace"; "\($s): the package's cargoExtraArgs are \($bin.args.cargoExtraArgs)"),
      expect($p.image.stub == "dockerTools.buildImage"; "\($s): packages.image is \($p.image.stub), expected dockerTools.buildImage"),
      expect(($img | has("fromImage") | not) and ($img | has("created") | not);
        "\($s): the image sets fromImage or created (it must be scratch and reproducible)"),
@@ -46,10 +56,11 @@ def seconds(n): n * 1000000000;
      expect($c["http-fileserver"] == $bin; "\($s): checks.http-fileserver is not the package"),
      expect($c.clippy.stub == "cargoClippy" and $c.clippy.args.cargoClippyExtraArgs == "--all-targets -- --deny warnings"
        and $c.clippy.args.cargoArtifacts.stub == "buildDepsOnly"; "\($s): clippy check is \($c.clippy.stub) \($c.clippy.args.cargoClippyExtraArgs)"),
-     expect($c.fmt.stub == "cargoFmt"; "\($s): fmt check is \($c.fmt.stub)"),
+     expect($c.fmt.stub == "cargoFmt" and $c.fmt.args.cargoExtraArgs == "--all" and $c.fmt.args.src == $bin.args.src;
+       "\($s): fmt check is \($c.fmt.stub) with \($c.fmt.args.cargoExtraArgs), expected cargoFmt --all"),
      expect($c.tests.stub == "cargoNextest" and $c.tests.args.CARGO_BUILD_TARGET == $target
-       and ($c.tests.args.src.args.fileset.unions | index("maybeMissing(\($c.tests.args.src.args.root)/tests)") != null);
-       "\($s): tests check is \($c.tests.stub), target \($c.tests.args.CARGO_BUILD_TARGET), src \($c.tests.args.src)"),
+       and $c.tests.args.cargoArtifacts == $bin.args.cargoArtifacts;
+       "\($s): tests check is \($c.tests.stub), target \($c.tests.args.CARGO_BUILD_TARGET), not on the package's dependency artifacts"),
      expect($c["image-layer"].stub == "runCommand"
        and ($c["image-layer"].args.script | test("^bash /nix/store/[a-z0-9]{32}-check-image-layer\\.sh /nix/store/[^ ]*-dockerTools\\.buildImage http-fileserver\n"));
        "\($s): image-layer check does not run nix/check-image-layer.sh on the image: \($c["image-layer"].args.script)"),
@@ -57,4 +68,5 @@ def seconds(n): n * 1000000000;
        "\($s): apps.default is \($o.apps[$s].default)"),
      expect($o.devShells[$s].default.stub == "devShell" and ($o.devShells[$s].default.args.checks | keys) == ($c | keys);
        "\($s): devShells.default does not carry the checks"),
-     expect($o.formatter[$s].stub == "nixfmt"; "\($s): formatter is \($o.formatter[$s].stub)"))
+     # nixfmt-tree, not nixfmt: bare `nix fmt` would hang on nixfmt reading stdin.
+     expect($o.formatter[$s].stub == "nixfmt-tree"; "\($s): formatter is \($o.formatter[$s].stub), expected nixfmt-tree"))

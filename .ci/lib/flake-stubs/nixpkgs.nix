@@ -35,7 +35,7 @@ let
     jq = call "jq" { };
     binutils-unwrapped = call "binutils-unwrapped" { };
     util-linux = call "util-linux" { };
-    nixfmt = call "nixfmt" { };
+    nixfmt-tree = call "nixfmt-tree" { };
   };
 in
 builtins.foldl' (pkgs: overlay: pkgs // overlay pkgs pkgs) base overlays
