@@ -43,10 +43,17 @@
       each = f: builtins.mapAttrs (_: f) perSystem;
     in
     {
-      packages = each (p: {
-        default = p.http-fileserver;
-        inherit (p) image;
-      });
+      # default and image are for the build machine's CPU; image-aarch64 and
+      # http-fileserver-aarch64 (on x86_64-linux), and image-x86_64 and
+      # http-fileserver-x86_64 (on aarch64-linux), are cross-built for the other.
+      packages = each (
+        p:
+        {
+          default = p.http-fileserver;
+          inherit (p) image;
+        }
+        // p.crossPackages
+      );
 
       # `nix run` serves ./public (the binary's default root); `nix run . -- DIR` serves DIR.
       apps = each (p: {

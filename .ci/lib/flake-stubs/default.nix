@@ -12,9 +12,15 @@ let
   inherit (import ./nixpkgs.nix { system = "x86_64-linux"; }) lib;
 
   # Like a derivation for interpolation ("${drv}/bin/x"), but JSON keeps the record.
+  # The store path names the target or architecture, so that an interpolated
+  # path tells which of the two builds it is.
   call = stub: args: {
     inherit stub args;
-    __toString = _: "/nix/store/00000000000000000000000000000000-${stub}";
+    __toString =
+      _:
+      "/nix/store/00000000000000000000000000000000-${stub}"
+      + (if args ? CARGO_BUILD_TARGET then "-${args.CARGO_BUILD_TARGET}" else "")
+      + (if args ? architecture then "-${args.architecture}" else "");
   };
 
   crane.mkLib =

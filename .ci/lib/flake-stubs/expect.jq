@@ -3,24 +3,64 @@
 def expect(cond; msg): if cond then empty else msg end;
 def systems: ["aarch64-linux", "x86_64-linux"];
 def seconds(n): n * 1000000000;
+def cpu: split("-")[0];
+def other_cpu: if . == "x86_64" then "aarch64" else "x86_64" end;
+def musl: . + "-unknown-linux-musl";
+def docker_arch: if . == "x86_64" then "amd64" else "arm64" end;
+def linker_var: "CARGO_TARGET_" + (musl | ascii_upcase | gsub("-"; "_")) + "_LINKER";
+
+# The image contract, the same for both architectures.
+def image_config($tag): {
+  Entrypoint: ["/http-fileserver"], WorkingDir: "/", User: "65534:65534",
+  ExposedPorts: {"8080/tcp": {}},
+  Labels: {"org.opencontainers.image.title": "http-fileserver",
+           "org.opencontainers.image.description": "Static-file HTTP server",
+           "org.opencontainers.image.source": "https://github.com/http-fileserver/http-fileserver",
+           "org.opencontainers.image.licenses": "MIT OR Apache-2.0",
+           "org.opencontainers.image.version": $tag},
+  Healthcheck: {Test: ["CMD", "/http-fileserver", "healthcheck"], Interval: seconds(30),
+                Timeout: seconds(3), StartPeriod: seconds(5), Retries: 3}};
+
+# IMAGE NAME CPU: one dockerTools.buildImage of the binary built for CPU.
+def expect_image($s; $name; $cpu):
+  .args as $img
+  | expect(.stub == "dockerTools.buildImage"; "\($s): packages.\($name) is \(.stub), expected dockerTools.buildImage"),
+    expect(($img | has("fromImage") | not) and ($img | has("created") | not);
+      "\($s): \($name) sets fromImage or created (it must be scratch and reproducible)"),
+    expect($img.name == "http-fileserver" and ($img.tag | type) == "string" and $img.tag != "";
+      "\($s): \($name) name/tag are \($img.name)/\($img.tag)"),
+    expect($img.architecture == ($cpu | docker_arch);
+      "\($s): \($name) architecture is \($img.architecture), expected \($cpu | docker_arch)"),
+    expect($img.copyToRoot == {stub: "runCommand", args: {name: "http-fileserver-image-root",
+        env: {allowedReferences: []}, script: $img.copyToRoot.args.script}}
+      and ($img.copyToRoot.args.script
+           | test("^mkdir \\$out\ncp /nix/store/[a-z0-9]{32}-buildPackage-\($cpu | musl)/bin/http-fileserver \\$out/http-fileserver\n$"));
+      "\($s): \($name) copyToRoot is not the one-file runCommand of the \($cpu) binary with allowedReferences = [ ]: \($img.copyToRoot)"),
+    expect($img.config == image_config($img.tag); "\($s): \($name) config differs from the contract: \($img.config)"),
+    expect($img.config | tostring | test("/nix/store") | not; "\($s): \($name) config mentions /nix/store");
 
 . as $o
 | (["packages", "apps", "checks", "devShells", "formatter"][] as $out
    | expect(($o[$out] | keys) == systems; "\($out): systems are \($o[$out] | keys), expected \(systems)")),
   (systems[] as $s
-   | ($s | split("-")[0] + "-unknown-linux-musl") as $target
+   | ($s | cpu) as $cpu
+   | ($cpu | other_cpu) as $other
+   | ($cpu | musl) as $target
    | $o.packages[$s] as $p
    | $p.default as $bin
-   | $p.image.args as $img
+   | $p["image-\($other)"] as $cross_image
    | $o.checks[$s] as $c
-   | $p.default.args.src.args.root as $root
-   | expect(($p | keys) == ["default", "image"]; "\($s): packages are \($p | keys)"),
+   | $bin.args.src.args.root as $root
+   | expect(($p | keys) == (["default", "http-fileserver-\($other)", "image", "image-\($other)"] | sort); "\($s): packages are \($p | keys)"),
      expect($bin.stub == "buildPackage"; "\($s): packages.default is \($bin.stub), expected crane buildPackage"),
      expect($bin.args.CARGO_BUILD_TARGET == $target; "\($s): CARGO_BUILD_TARGET is \($bin.args.CARGO_BUILD_TARGET), expected \($target)"),
      expect($bin.args.CARGO_BUILD_RUSTFLAGS == "-C target-feature=+crt-static"; "\($s): CARGO_BUILD_RUSTFLAGS is \($bin.args.CARGO_BUILD_RUSTFLAGS)"),
-     # A pinned release, never stable.latest, so a lock bump can't change clippy's lints.
-     expect($bin.args.toolchain == {stub: "rust-bin.stable.1.95.0.default", args: {targets: [$target]}};
-       "\($s): toolchain is \($bin.args.toolchain), expected rust-bin stable 1.95.0 with target \($target)"),
+     # The native build links as crane's cross-musl template does; only the cross build uses rust-lld.
+     expect([$bin.args | keys[] | select(endswith("_LINKER"))] == []; "\($s): the native package overrides the linker"),
+     # A pinned release, never stable.latest, so a lock bump can't change clippy's lints;
+     # one toolchain with the musl std of both CPUs.
+     expect($bin.args.toolchain == {stub: "rust-bin.stable.1.95.0.default", args: {targets: [$target, ($other | musl)]}};
+       "\($s): toolchain is \($bin.args.toolchain), expected rust-bin stable 1.95.0 with targets \($target) and \($other | musl)"),
      expect($bin.args.cargoArtifacts.stub == "buildDepsOnly"; "\($s): the package does not reuse buildDepsOnly artifacts"),
      expect($bin.args.src == {stub: "fileset.toSource", args: {root: $root, fileset: {unions:
          ["commonCargoSources(\($root))", "maybeMissing(\($root)/tests)"]}}};
@@ -31,40 +71,39 @@ def seconds(n): n * 1000000000;
       | expect($d.args.src == $bin.args.src and $d.args.cargoExtraArgs == "--locked --workspace";
           "\($s): \($d.stub) has src \($d.args.src) and cargoExtraArgs \($d.args.cargoExtraArgs), expected the package's src and --locked --workspace")),
      expect($bin.args.cargoExtraArgs == "--locked --workspace"; "\($s): the package's cargoExtraArgs are \($bin.args.cargoExtraArgs)"),
-     expect($p.image.stub == "dockerTools.buildImage"; "\($s): packages.image is \($p.image.stub), expected dockerTools.buildImage"),
-     expect(($img | has("fromImage") | not) and ($img | has("created") | not);
-       "\($s): the image sets fromImage or created (it must be scratch and reproducible)"),
-     expect($img.name == "http-fileserver" and ($img.tag | type) == "string" and $img.tag != "";
-       "\($s): image name/tag are \($img.name)/\($img.tag)"),
-     expect($img.copyToRoot == {stub: "runCommand", args: {name: "http-fileserver-image-root",
-         env: {allowedReferences: []}, script: $img.copyToRoot.args.script}}
-       and ($img.copyToRoot.args.script | test("/bin/http-fileserver \\$out/http-fileserver\n$"));
-       "\($s): copyToRoot is not the one-file runCommand with allowedReferences = [ ]: \($img.copyToRoot)"),
-     expect($img.config == {
-         Entrypoint: ["/http-fileserver"], WorkingDir: "/", User: "65534:65534",
-         ExposedPorts: {"8080/tcp": {}},
-         Labels: {"org.opencontainers.image.title": "http-fileserver",
-                  "org.opencontainers.image.description": "Static-file HTTP server",
-                  "org.opencontainers.image.source": "https://github.com/http-fileserver/http-fileserver",
-                  "org.opencontainers.image.licenses": "MIT OR Apache-2.0",
-                  "org.opencontainers.image.version": $img.tag},
-         Healthcheck: {Test: ["CMD", "/http-fileserver", "healthcheck"], Interval: seconds(30),
-                       Timeout: seconds(3), StartPeriod: seconds(5), Retries: 3}};
-       "\($s): image config differs from the contract: \($img.config)"),
-     expect($img.config | tostring | test("/nix/store") | not; "\($s): image config mentions /nix/store"),
-     expect(($c | keys) == ["clippy", "fmt", "http-fileserver", "image-layer", "tests"]; "\($s): checks are \($c | keys)"),
+
+     # The cross build: the other CPU's static binary, linked by the toolchain's rust-lld.
+     $p["http-fileserver-\($other)"] as $xbin
+     | expect($xbin.stub == "buildPackage" and $xbin.args.CARGO_BUILD_TARGET == ($other | musl)
+         and $xbin.args[$other | linker_var] == "rust-lld" and $xbin.args.doCheck == false
+         and ($xbin.args | del(.CARGO_BUILD_TARGET, .[$other | linker_var], .cargoArtifacts))
+             == ($bin.args | del(.CARGO_BUILD_TARGET, .cargoArtifacts));
+         "\($s): http-fileserver-\($other) is not the package's build for \($other | musl) linked with rust-lld: \($xbin.args | del(.cargoArtifacts, .src))"),
+     expect($xbin.args.cargoArtifacts.stub == "buildDepsOnly" and $xbin.args.cargoArtifacts.args.doCheck == false
+         and $xbin.args.cargoArtifacts.args[$other | linker_var] == "rust-lld"
+         and $xbin.args.cargoArtifacts.args.CARGO_BUILD_TARGET == ($other | musl);
+         "\($s): the cross package's dependencies are not built for \($other | musl) with rust-lld"),
+     ($p.image | expect_image($s; "image"; $cpu)),
+     ($cross_image | expect_image($s; "image-\($other)"; $other)),
+     expect($cross_image.args.tag == $p.image.args.tag; "\($s): the cross image's tag differs from the native one's"),
+
+     expect(($c | keys) == (["clippy", "fmt", "http-fileserver", "image-layer", "image-\($other)-layer", "tests"] | sort);
+       "\($s): checks are \($c | keys)"),
      expect($c["http-fileserver"] == $bin; "\($s): checks.http-fileserver is not the package"),
      expect($c.clippy.stub == "cargoClippy" and $c.clippy.args.cargoClippyExtraArgs == "--all-targets -- --deny warnings"
-       and $c.clippy.args.cargoArtifacts.stub == "buildDepsOnly"; "\($s): clippy check is \($c.clippy.stub) \($c.clippy.args.cargoClippyExtraArgs)"),
+       and $c.clippy.args.cargoArtifacts == $bin.args.cargoArtifacts;
+       "\($s): clippy check is \($c.clippy.stub) \($c.clippy.args.cargoClippyExtraArgs), not on the package's dependency artifacts"),
      expect($c.fmt.stub == "cargoFmt" and $c.fmt.args.cargoExtraArgs == "--all" and $c.fmt.args.src == $bin.args.src;
        "\($s): fmt check is \($c.fmt.stub) with \($c.fmt.args.cargoExtraArgs), expected cargoFmt --all"),
      expect($c.tests.stub == "cargoNextest" and $c.tests.args.CARGO_BUILD_TARGET == $target
        and $c.tests.args.cargoArtifacts == $bin.args.cargoArtifacts;
        "\($s): tests check is \($c.tests.stub), target \($c.tests.args.CARGO_BUILD_TARGET), not on the package's dependency artifacts"),
-     expect($c["image-layer"].stub == "runCommand"
-       and ($c["image-layer"].args.script | test("^bash /nix/store/[a-z0-9]{32}-check-image-layer\\.sh /nix/store/[^ ]*-dockerTools\\.buildImage http-fileserver\n"));
-       "\($s): image-layer check does not run nix/check-image-layer.sh on the image: \($c["image-layer"].args.script)"),
-     expect($o.apps[$s].default.type == "app" and ($o.apps[$s].default.program | endswith("-buildPackage/bin/http-fileserver"));
+     (["image-layer", ($cpu | docker_arch)], ["image-\($other)-layer", ($other | docker_arch)]) as [$check, $arch]
+     | expect($c[$check].stub == "runCommand"
+         and ($c[$check].args.script | test("^bash /nix/store/[a-z0-9]{32}-check-image-layer\\.sh /nix/store/[a-z0-9]{32}-dockerTools\\.buildImage-\($arch) http-fileserver\n"));
+         "\($s): \($check) does not run nix/check-image-layer.sh on the \($arch) image: \($c[$check].args.script)"),
+     expect($o.apps[$s].default.type == "app"
+       and ($o.apps[$s].default.program | test("^/nix/store/[a-z0-9]{32}-buildPackage-\($target)/bin/http-fileserver$"));
        "\($s): apps.default is \($o.apps[$s].default)"),
      expect($o.devShells[$s].default.stub == "devShell" and ($o.devShells[$s].default.args.checks | keys) == ($c | keys);
        "\($s): devShells.default does not carry the checks"),

@@ -4,10 +4,18 @@
   overlays ? [ ],
 }:
 let
+  # The store path names the target or architecture, so that an interpolated
+  # path tells which of the two builds it is.
   call = stub: args: {
     inherit stub args;
-    __toString = _: "/nix/store/00000000000000000000000000000000-${stub}";
+    __toString =
+      _:
+      "/nix/store/00000000000000000000000000000000-${stub}"
+      + (if args ? CARGO_BUILD_TARGET then "-${args.CARGO_BUILD_TARGET}" else "")
+      + (if args ? architecture then "-${args.architecture}" else "");
   };
+
+  chars = s: builtins.genList (i: builtins.substring i 1 s) (builtins.stringLength s);
 
   base = {
     lib = {
@@ -21,6 +29,8 @@ let
             value = f name;
           }) names
         );
+      optionalAttrs = cond: attrs: if cond then attrs else { };
+      toUpper = builtins.replaceStrings (chars "abcdefghijklmnopqrstuvwxyz") (chars "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
       fileset = {
         toSource = args: call "fileset.toSource" args;
         unions = sets: { unions = sets; };
