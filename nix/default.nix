@@ -1,10 +1,13 @@
 # Everything the flake builds for one system. flake.nix only wires systems and
-# output names; the details live here and in ./image.nix.
+# output names; the details live here, in ./image.nix, ./module.nix and
+# ./nixos-test.nix.
 {
   pkgs,
   crane,
   # The flake's source tree (./. in flake.nix).
   root,
+  # nixosModules.default, for the VM test.
+  nixosModule,
 }:
 let
   inherit (pkgs) lib;
@@ -153,6 +156,12 @@ let
 
     image-layer = layerCheck "http-fileserver-image-layer" image;
     "image-${otherCpu}-layer" = layerCheck "http-fileserver-image-${otherCpu}-layer" crossImage;
+
+    # Boots NixOS with nixosModules.default: serves a file over the network,
+    # and restarts under load without a failed request (socket activation).
+    nixos-module = import ./nixos-test.nix {
+      inherit pkgs nixosModule;
+    };
   };
 in
 {
@@ -170,7 +179,8 @@ in
   };
 
   devShell = craneLib.devShell {
-    # Brings cargo-nextest, the toolchain with both musl targets, jq and readelf into the shell.
-    inherit checks;
+    # Brings cargo-nextest, the toolchain with both musl targets, jq and readelf
+    # into the shell; not the VM test, whose inputs are a whole NixOS.
+    checks = removeAttrs checks [ "nixos-module" ];
   };
 }
