@@ -64,7 +64,7 @@
 
       # pkgs.http-fileserver: this flake's build, not one with the user's
       # nixpkgs; a static binary takes nothing from it at run time.
-      overlays.default = final: prev: {
+      overlays.default = final: _prev: {
         http-fileserver = packages.${final.stdenv.hostPlatform.system}.default;
       };
 
