@@ -35,18 +35,38 @@
             inherit system;
             overlays = [ (import rust-overlay) ];
           };
-          inherit crane;
+          inherit crane nixosModule;
           root = ./.;
         }
       );
 
       each = f: builtins.mapAttrs (_: f) perSystem;
+
+      # default and image are for the build machine's CPU; image-aarch64 and
+      # http-fileserver-aarch64 (on x86_64-linux), and image-x86_64 and
+      # http-fileserver-x86_64 (on aarch64-linux), are cross-built for the other.
+      packages = each (
+        p:
+        {
+          default = p.http-fileserver;
+          inherit (p) image;
+        }
+        // p.crossPackages
+      );
+
+      # services.http-fileserver; its package defaults to this flake's.
+      nixosModule = import ./nix/module.nix { inherit packages; };
     in
     {
-      packages = each (p: {
-        default = p.http-fileserver;
-        inherit (p) image;
-      });
+      inherit packages;
+
+      nixosModules.default = nixosModule;
+
+      # pkgs.http-fileserver: this flake's build, not one with the user's
+      # nixpkgs; a static binary takes nothing from it at run time.
+      overlays.default = final: _prev: {
+        http-fileserver = packages.${final.stdenv.hostPlatform.system}.default;
+      };
 
       # `nix run` serves ./public (the binary's default root); `nix run . -- DIR` serves DIR.
       apps = each (p: {
@@ -63,6 +83,7 @@
         default = p.devShell;
       });
 
-      formatter = each (p: p.pkgs.nixfmt);
+      # nixfmt-tree formats the whole tree; bare nixfmt, given no file, waits on stdin.
+      formatter = each (p: p.pkgs.nixfmt-tree);
     };
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the http-fileserver image shape on an image tarball: one layer that
-# holds exactly one static binary (mode 0555, owner 0:0), nothing from
-# /nix/store, and the config the contract names.
+# holds exactly one static binary (mode 0555, owner 0:0) for the image's
+# architecture (amd64 or arm64), nothing from /nix/store, and the config the
+# contract names.
 #
 # The same script runs in the Nix sandbox (checks.image-layer, on the
 # gzip'd docker-archive of dockerTools.buildImage) and on a real engine's
@@ -100,6 +101,20 @@ if [[ $phdrs =~ [[:space:]]INTERP[[:space:]] ]]; then
   die "/$name requests a program interpreter ($interp): it is not statically linked"
 fi
 ok "/$name is a static ELF (no PT_INTERP)"
+
+# The binary must be built for the CPU the image declares: a cross build mixed up
+# would otherwise only fail on the first node of the other architecture.
+arch=$(jq -r '.architecture // "(none)"' "$config")
+case $arch in
+  amd64) want_machine="Advanced Micro Devices X86-64" ;;
+  arm64) want_machine=AArch64 ;;
+  *) die "config: architecture is $arch, expected amd64 or arm64" ;;
+esac
+machine=$(readelf --file-header "$work/bin" | sed -n 's/^ *Machine: *//p')
+[[ $machine == "$want_machine" ]] ||
+  die "/$name is an ELF for '$machine', but the image's architecture is $arch ('$want_machine')"
+[[ $(jq -r '.os' "$config") == linux ]] || die "config: os is $(jq -r '.os' "$config"), expected linux"
+ok "/$name is an $machine ELF, as architecture $arch (os linux) requires"
 
 # The runtime config of the contract; no store path may hide in it either.
 expect_config() { # FILTER (with $n = binary name), WHAT, FILTER for the actual value

@@ -5,6 +5,9 @@
   runCommand,
   http-fileserver,
   version,
+  # Docker's name of the binary's CPU ("amd64", "arm64"): a cross-built binary
+  # makes an image for another machine than the one that builds it.
+  architecture,
 }:
 let
   # buildImage appends the runtime closure of copyToRoot to the layer, so the
@@ -24,6 +27,7 @@ in
 dockerTools.buildImage {
   name = "http-fileserver";
   tag = version;
+  inherit architecture;
   copyToRoot = root;
 
   # Plain strings only: interpolating a derivation here would pull its
