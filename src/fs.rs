@@ -37,9 +37,11 @@ pub struct Opened {
 /// Why a path could not be served.
 #[derive(Debug)]
 pub enum OpenError {
-    /// Missing, not a directory where one was needed, a name too long, a symlink loop, a
-    /// path the policies refuse, or not a regular file or directory (a FIFO, a socket, a
-    /// device): 404.
+    /// Nothing by that name: missing, under something that isn't a directory, or a name too
+    /// long to exist: 404 (or the fallback page).
+    Missing,
+    /// Something the policies refuse, a symlink loop, or not a regular file or directory (a
+    /// FIFO, a socket, a device): 404, exactly like a missing file.
     NotFound,
     /// Permission denied: 403.
     Forbidden,
@@ -52,11 +54,9 @@ pub enum OpenError {
 impl From<io::Error> for OpenError {
     fn from(err: io::Error) -> OpenError {
         match err.raw_os_error() {
+            Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG) => OpenError::Missing,
             Some(
-                libc::ENOENT
-                | libc::ENOTDIR
-                | libc::ENAMETOOLONG
-                | libc::ELOOP
+                libc::ELOOP
                 | libc::EXDEV
                 // Sockets and devices without a driver: not files we could serve anyway.
                 | libc::ENXIO
@@ -120,12 +120,36 @@ impl Root {
                 Err(e) => return Err(e.into()),
             }
         }
-        let named = sys::openat_path(&self.dir, c_path)?;
+        let named = match sys::openat_path(&self.dir, c_path) {
+            Ok(named) => named,
+            Err(e) => return Err(self.missing_through(rel, e, access)),
+        };
         self.check(&named, Some(rel), access)?;
         let meta = named.metadata()?;
         servable(&meta)?;
         let file = sys::reopen(&named)?;
         Ok(Opened { file, meta })
+    }
+
+    /// The error for `rel`, which failed with `err` on the way through a symlink: "missing"
+    /// only if what does exist of it passes the policies. Otherwise a missing name behind a
+    /// symlink out of the root would answer differently (with the fallback page) from one that
+    /// exists there, telling outsiders which outside files exist.
+    fn missing_through(&self, rel: &[u8], err: io::Error, access: Access) -> OpenError {
+        let err = OpenError::from(err);
+        if !matches!(err, OpenError::Missing) {
+            return err;
+        }
+        let parent = match rel.iter().rposition(|&b| b == b'/') {
+            Some(slash) => &rel[..slash],
+            None => return err,
+        };
+        match with_c_path(parent, |c| sys::openat_path(&self.dir, c)) {
+            Ok(Ok(named)) if self.check(&named, None, access).is_ok() => err,
+            Ok(Ok(_)) => OpenError::NotFound,
+            Ok(Err(e)) => self.missing_through(parent, e, access),
+            Err(_) => OpenError::NotFound,
+        }
     }
 
     /// Checks where the `O_PATH` descriptor `named` really is against the policies: inside the

@@ -28,6 +28,7 @@ pub mod config;
 pub mod content_type;
 pub mod dir;
 pub mod encoding;
+pub mod errors;
 pub mod fs;
 pub mod healthcheck;
 pub mod href;

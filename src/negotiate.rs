@@ -60,6 +60,12 @@ pub fn wants_json(accept: &str) -> bool {
     }
 }
 
+/// Whether `accept` names `text/html` with a q above zero, as browsers do when they load a
+/// page. `*/*` alone doesn't count: a script or a tool that takes anything gets plain text.
+pub fn accepts_html(accept: &str) -> bool {
+    named_q(accept, "text/html").is_some_and(|q| q > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +98,13 @@ mod tests {
         assert!(!wants_json("text/html, application/json;q=0.9"));
         // The same q-value rules as Accept-Encoding: q=2 is malformed, not a preference.
         assert!(!wants_json("application/json;q=2"));
+    }
+
+    #[test]
+    fn html_only_when_named() {
+        assert!(accepts_html("text/html,application/xhtml+xml,*/*;q=0.8"));
+        assert!(!accepts_html("*/*"));
+        assert!(!accepts_html("text/html;q=0"));
+        assert!(!accepts_html("application/json"));
     }
 }

@@ -1,24 +1,22 @@
 //! The answers every part of the site gives the same way: errors and redirects.
 
-use tiny_http::{reason_phrase, Body, Response};
+use tiny_http::{Body, Response};
 
 use crate::fs::OpenError;
 
 /// The methods we answer, for `Allow`.
 pub const ALLOW: &str = "GET, HEAD, OPTIONS";
 
-/// A short plain-text error response. Never names a path: the body is the status line.
+/// An error response, its body still to come: the site gives every 4xx and 5xx one, by what
+/// the client accepts and the configured error pages, when it is done with the request.
 pub fn error(status: u16) -> Response {
-    let body = format!("{status} {}\n", reason_phrase(status));
-    let mut response = Response::new(status, Body::Bytes(body.into_bytes()));
-    response.add_header("Content-Type", "text/plain; charset=utf-8");
-    response
+    Response::new(status, Body::Empty)
 }
 
 /// The answer when a path can't be opened: 404, 403, 503 (out of descriptors) or 500.
 pub fn open_error(err: OpenError) -> Response {
     match err {
-        OpenError::NotFound => error(404),
+        OpenError::Missing | OpenError::NotFound => error(404),
         OpenError::Forbidden => error(403),
         OpenError::Busy => {
             let mut response = error(503);

@@ -41,6 +41,15 @@ pub enum StartErrorKind {
         /// What binding it said.
         source: io::Error,
     },
+    /// A configured page (`--error-page`, `--fallback`) can't be served.
+    Page {
+        /// The option that names it.
+        option: &'static str,
+        /// The path given.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A part of the server couldn't be set up (signals, a thread, the access log).
     Setup {
         /// Which part, in a few words.
@@ -54,6 +63,17 @@ impl StartError {
     /// What kept the server from starting.
     pub fn kind(&self) -> &StartErrorKind {
         &self.kind
+    }
+
+    /// A configured page that can't be served.
+    pub fn page(option: &'static str, path: &str, reason: &'static str) -> StartError {
+        StartError {
+            kind: StartErrorKind::Page {
+                option,
+                path: path.to_string(),
+                reason,
+            },
+        }
     }
 
     fn setup(what: &'static str) -> impl FnOnce(io::Error) -> StartError {
@@ -90,6 +110,11 @@ impl fmt::Display for StartError {
                     _ => write!(f, "{source}"),
                 }
             }
+            StartErrorKind::Page {
+                option,
+                path,
+                reason,
+            } => write!(f, "{option} {path}: {reason}"),
             StartErrorKind::Setup { what, source } => write!(f, "cannot {what}: {source}"),
         }
     }
@@ -101,6 +126,7 @@ impl std::error::Error for StartError {
             StartErrorKind::Root { source, .. }
             | StartErrorKind::Listen { source, .. }
             | StartErrorKind::Setup { source, .. } => Some(source),
+            StartErrorKind::Page { .. } => None,
         }
     }
 }
@@ -117,9 +143,21 @@ pub enum Exit {
     Failed(io::Error),
 }
 
-/// Serves `config` until a signal or a fatal error. `on_ready` is called with the bound address
-/// once the server is fully started: accepting, with every thread of its own running.
-pub fn run(config: &Config, on_ready: impl FnOnce(SocketAddr, &Path)) -> Result<Exit, StartError> {
+/// Where the listening socket came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Socket {
+    /// Bound by the server, from `--bind` and `--port`.
+    Bound,
+    /// Passed by a service manager (systemd socket activation, `LISTEN_FDS`).
+    Inherited,
+}
+
+/// Serves `config` until a signal or a fatal error. `on_ready` is called with the listening
+/// address once the server is fully started: accepting, with every thread of its own running.
+pub fn run(
+    config: &Config,
+    on_ready: impl FnOnce(SocketAddr, Socket, &Path),
+) -> Result<Exit, StartError> {
     // Before any thread exists, so that every thread inherits the mask and only `sigwait`
     // below ever sees these signals.
     let signals = Signals::block(&[libc::SIGTERM, libc::SIGINT, libc::SIGCHLD])
@@ -131,7 +169,10 @@ pub fn run(config: &Config, on_ready: impl FnOnce(SocketAddr, &Path)) -> Result<
             source,
         },
     })?;
-    let listener = listen(config)?;
+    let (listener, socket) = match inherited()? {
+        Some(listener) => (listener, Socket::Inherited),
+        None => (listen(config)?, Socket::Bound),
+    };
     // Not fatal: the default queue works, only less well under bursts.
     let _ = crate::sys::set_backlog(&listener, 4096);
     let addr = listener
@@ -145,7 +186,7 @@ pub fn run(config: &Config, on_ready: impl FnOnce(SocketAddr, &Path)) -> Result<
         None
     };
     let root_path = root.path().to_path_buf();
-    let site = Arc::new(Site::new(config, root, log.clone()));
+    let site = Arc::new(Site::new(config, root, log.clone())?);
 
     raise_open_file_limit(config.max_connections);
     let mut settings = Settings::default();
@@ -169,7 +210,7 @@ pub fn run(config: &Config, on_ready: impl FnOnce(SocketAddr, &Path)) -> Result<
     .map_err(StartError::setup("start the server"))?;
 
     let events = watch(&server, signals).map_err(StartError::setup("start a thread"))?;
-    on_ready(addr, &root_path);
+    on_ready(addr, socket, &root_path);
     let exit = supervise(&server, events, config.shutdown_grace);
     if let Some(log) = &log {
         log.flush();
@@ -297,6 +338,32 @@ fn raise_open_file_limit(connections: usize) {
             );
         }
     }
+}
+
+/// The listening socket a service manager passed, if one did: systemd's protocol, in which
+/// `LISTEN_PID` names this process and `LISTEN_FDS` counts sockets from descriptor 3 on. With
+/// it, a privileged port needs no privilege, and connections that arrive while the server
+/// restarts wait in the socket's queue instead of being refused.
+fn inherited() -> Result<Option<TcpListener>, StartError> {
+    let var = |name| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    if var("LISTEN_PID") != Some(u64::from(std::process::id())) {
+        return Ok(None);
+    }
+    let count = var("LISTEN_FDS").unwrap_or(0);
+    if count == 0 {
+        return Ok(None);
+    }
+    if count > 1 {
+        eprintln!(
+            "http-fileserver: warning: {count} sockets passed (LISTEN_FDS); serving the first, \
+             ignoring the others"
+        );
+    }
+    crate::sys::inherited_listener(3)
+        .map(Some)
+        .map_err(StartError::setup(
+            "use the socket passed in LISTEN_FDS (descriptor 3)",
+        ))
 }
 
 /// Binds the listening socket: the configured address, or dual-stack `[::]`, falling back to

@@ -21,7 +21,8 @@ use crate::conditional::{self, Conditions, Outcome, Validators};
 use crate::config::Config;
 use crate::dir;
 use crate::encoding::{self, Coding};
-use crate::fs::{Opened, Root};
+use crate::errors;
+use crate::fs::{OpenError, Opened, Root};
 use crate::href;
 use crate::listing::body::{self as listing_body, Budget};
 use crate::listing::gate::Gate;
@@ -34,6 +35,7 @@ use crate::policy::Access;
 use crate::range::{self, Ranges};
 use crate::reply::{error, open_error, redirect, ALLOW};
 use crate::representation::{self, http_date, Etag};
+use crate::server::StartError;
 use crate::target::{self, RequestPath, Target, TargetError};
 
 /// The served tree and how to serve it; shared by all threads.
@@ -53,6 +55,10 @@ pub struct Site {
     /// Separates the parts of multipart/byteranges responses; random per process.
     boundary: String,
     log: Option<AccessLog>,
+    /// Pages that answer error statuses: status and clean path under the root.
+    error_pages: Vec<(u16, Vec<u8>)>,
+    /// The page for browsers asking for a path that doesn't exist (clean, under the root).
+    fallback: Option<Vec<u8>>,
 }
 
 /// Memory all listings in flight may hold: 60 clients asking at once for the largest
@@ -73,6 +79,13 @@ struct Fields<'a> {
     range: Option<&'a str>,
     accept_encoding: Option<&'a str>,
     accept: Option<&'a str>,
+}
+
+impl Fields<'_> {
+    /// Whether the client accepts HTML, as a browser loading a page does.
+    fn html(&self) -> bool {
+        self.accept.is_some_and(negotiate::accepts_html)
+    }
 }
 
 impl<'a> Fields<'a> {
@@ -108,8 +121,9 @@ impl<'a> Fields<'a> {
 }
 
 impl Site {
-    /// The site `config` describes, serving `root`, logging to `log`.
-    pub fn new(config: &Config, root: Root, log: Option<AccessLog>) -> Site {
+    /// The site `config` describes, serving `root`, logging to `log`. Fails if a configured
+    /// page (`--error-page`, `--fallback`) isn't a file the policies let it serve.
+    pub fn new(config: &Config, root: Root, log: Option<AccessLog>) -> Result<Site, StartError> {
         let configured = |name: &str| {
             config
                 .headers
@@ -127,20 +141,36 @@ impl Site {
             add(name, value);
         }
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Site {
+        let access = Access {
+            symlinks: config.symlinks,
+            dotfiles: config.dotfiles,
+        };
+        let error_pages = config
+            .error_pages
+            .iter()
+            .map(|(code, path)| {
+                let shown = format!("{code}={path}");
+                Ok((*code, page(&root, access, "--error-page", &shown, path)?))
+            })
+            .collect::<Result<_, StartError>>()?;
+        let fallback = config
+            .fallback
+            .as_deref()
+            .map(|path| page(&root, access, "--fallback", path, path))
+            .transpose()?;
+        Ok(Site {
             root,
             listing: config.listing,
-            access: Access {
-                symlinks: config.symlinks,
-                dotfiles: config.dotfiles,
-            },
+            access,
             budget: Budget::new(LISTING_BUDGET),
             scans: Gate::new(cpus, MAX_WAITING_SCANS),
             common_headers,
             own_cache_control: !configured("Cache-Control"),
             boundary: byteranges::random_boundary(),
             log,
-        }
+            error_pages,
+            fallback,
+        })
     }
 
     /// The header lines every response carries, for the ones tiny_http writes on its own
@@ -152,7 +182,14 @@ impl Site {
     /// Answers `request`, and logs it once the response is sent.
     pub fn handle(&self, request: Request) {
         let started = Instant::now();
-        let mut response = self.reply(&request);
+        let mut response = {
+            let fields = Fields::of(&request);
+            let mut response = self.reply(&request, &fields);
+            if response.status() >= 400 {
+                self.error_body(&mut response, &fields);
+            }
+            response
+        };
         response.add_header_block(&self.common_headers);
         if let Some(log) = &self.log {
             let line = log.begin(&request, response.status());
@@ -162,7 +199,7 @@ impl Site {
         request.respond(response);
     }
 
-    fn reply(&self, request: &Request) -> Response {
+    fn reply(&self, request: &Request, fields: &Fields<'_>) -> Response {
         let method = request.method();
         // Decided before the target or the file system is looked at (Go serves POST like GET).
         if !matches!(method, Method::Get | Method::Head | Method::Options) {
@@ -182,7 +219,7 @@ impl Site {
         }
         match target {
             Target::Asterisk => error(400),
-            Target::Path(path) => self.get(&path, &Fields::of(request)),
+            Target::Path(path) => self.get(&path, fields),
         }
     }
 
@@ -196,6 +233,9 @@ impl Site {
         }
         let opened = match self.root.open(&path.clean, self.access) {
             Ok(opened) => opened,
+            Err(OpenError::Missing) if self.fallback.is_some() && fields.html() => {
+                return self.fallback(fields);
+            }
             Err(err) => return open_error(err),
         };
         if opened.meta.is_dir() {
@@ -209,7 +249,59 @@ impl Site {
             let location = format!("../{}", href::encode_segment(path.last_segment()));
             return redirect(&location, path.query);
         }
-        self.file(&path.clean, opened, fields)
+        self.file(&path.clean, opened, fields, Revalidate::IfHtml)
+    }
+
+    /// The fallback page, for a browser asking for a path that doesn't exist: 200 with the
+    /// page's own validators, to be revalidated every time (it stands for every missing path).
+    fn fallback(&self, fields: &Fields<'_>) -> Response {
+        let Some(rel) = &self.fallback else {
+            return error(404);
+        };
+        match self.root.open(rel, self.access) {
+            Ok(opened) if opened.meta.is_file() => {
+                self.file(rel, opened, fields, Revalidate::AlwaysVaryingOnAccept)
+            }
+            Ok(_) => error(404),
+            Err(err) => open_error(err),
+        }
+    }
+
+    /// Gives an error response its body: the configured page for its status if there is one,
+    /// else a small HTML page for browsers and a line of text for others.
+    fn error_body(&self, response: &mut Response, fields: &Fields<'_>) {
+        let status = response.status();
+        // Its body depends on Accept; a 416 says Vary: Accept-Encoding already, as every
+        // answer about a file does, and keeps just that.
+        if !response.has_header("Vary") {
+            response.add_header("Vary", "Accept");
+        }
+        let custom = self.error_pages.iter().find(|(code, _)| *code == status);
+        if let Some((_, rel)) = custom {
+            if let Ok(Opened { file, meta }) = self.root.open(rel, self.access) {
+                if meta.is_file() {
+                    let name = rel.rsplit(|&b| b == b'/').next().unwrap_or(b"");
+                    response.add_header("Content-Type", representation::content_type(name, &file));
+                    response.add_header("Cache-Control", "no-cache");
+                    let len = meta.len();
+                    response.set_body(Body::File {
+                        file,
+                        offset: 0,
+                        len,
+                    });
+                    return;
+                }
+            }
+        }
+        let body = if fields.html() {
+            response.add_header("Content-Type", "text/html; charset=utf-8");
+            response.add_header("Content-Security-Policy", page::CSP);
+            errors::html(status)
+        } else {
+            response.add_header("Content-Type", "text/plain; charset=utf-8");
+            errors::plain(status)
+        };
+        response.set_body(Body::Bytes(body.into_bytes()));
     }
 
     /// Evaluates the preconditions, and starts the response with the headers both a 200 and
@@ -249,7 +341,7 @@ impl Site {
         index.extend_from_slice(b"index.html");
         if let Ok(opened) = self.root.open(&index, self.access) {
             if opened.meta.is_file() {
-                return self.file(&index, opened, fields);
+                return self.file(&index, opened, fields, Revalidate::IfHtml);
             }
         }
         if !self.listing {
@@ -330,7 +422,13 @@ impl Site {
     }
 
     /// A file response. `rel` is the file's path, for its name and its sidecars.
-    fn file(&self, rel: &[u8], opened: Opened, fields: &Fields<'_>) -> Response {
+    fn file(
+        &self,
+        rel: &[u8],
+        opened: Opened,
+        fields: &Fields<'_>,
+        revalidate: Revalidate,
+    ) -> Response {
         let name = rel.rsplit(|&b| b == b'/').next().unwrap_or(b"");
         let content_type = representation::content_type(name, &opened.file);
         let (opened, coding) = match fields.accept_encoding {
@@ -343,8 +441,14 @@ impl Site {
             etag: etag.as_str(),
             last_modified: meta.modified().ok().and_then(conditional::last_modified),
         };
-        let html = crate::content_type::is_html(&content_type);
-        let mut response = match self.validated(fields, validators, html, "Accept-Encoding") {
+        let (no_cache, vary) = match revalidate {
+            Revalidate::IfHtml => (
+                crate::content_type::is_html(&content_type),
+                "Accept-Encoding",
+            ),
+            Revalidate::AlwaysVaryingOnAccept => (true, "Accept, Accept-Encoding"),
+        };
+        let mut response = match self.validated(fields, validators, no_cache, vary) {
             Ok(response) if response.status() == 304 => return response,
             Ok(response) => response,
             Err(failed) => return failed,
@@ -429,6 +533,43 @@ impl Site {
             }
         }
         None
+    }
+}
+
+/// When a file response says `Cache-Control: no-cache`.
+#[derive(Clone, Copy)]
+enum Revalidate {
+    /// For HTML: browsers otherwise cache it by heuristics and show stale pages after a
+    /// deploy.
+    IfHtml,
+    /// Always, and varying on `Accept` too: the fallback page, which stands for every missing
+    /// path and only for clients that accept HTML.
+    AlwaysVaryingOnAccept,
+}
+
+/// A configured page's path under the root, checked at start-up: it must be a file the
+/// policies serve. `shown` is the option's value, for the error.
+fn page(
+    root: &Root,
+    access: Access,
+    option: &'static str,
+    shown: &str,
+    path: &str,
+) -> Result<Vec<u8>, StartError> {
+    let failed = |reason: &'static str| StartError::page(option, shown, reason);
+    let clean = match target::parse(path) {
+        Ok(Target::Path(p)) if !p.clean.is_empty() => p.clean,
+        _ => return Err(failed("not a path to a file")),
+    };
+    if access.dotfiles.hides_path(&clean) {
+        return Err(failed("hidden by --dotfiles"));
+    }
+    match root.open(&clean, access) {
+        Ok(opened) if opened.meta.is_file() => Ok(clean),
+        Ok(_) => Err(failed("a directory, not a file")),
+        Err(_) => Err(failed(
+            "no such file under ROOT, or one the --symlinks policy refuses",
+        )),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The system calls std doesn't wrap: opening relative to a directory descriptor (`openat`,
 //! `openat2`, with `O_PATH`), reading a directory from its descriptor (`getdents64`,
-//! `fstatat`), the listening socket's backlog, the open-file limit, and signals (waiting for
-//! them, reaping children). Every `unsafe` block of the crate is in this module.
+//! `fstatat`), a listening socket passed by a service manager, the listening socket's backlog,
+//! the open-file limit, and signals (waiting for them, reaping children). Every `unsafe` block of the crate is in this module.
 #![allow(unsafe_code)]
 
 use std::ffi::CStr;
@@ -166,6 +166,44 @@ pub fn openat2_no_symlinks(dir: &File, path: &CStr) -> io::Result<File> {
     }
     // SAFETY: the syscall returned a new descriptor (a non-negative int) that nothing else owns.
     Ok(unsafe { File::from_raw_fd(fd as libc::c_int) })
+}
+
+/// Takes the descriptor `fd`, passed by a service manager, as a listening TCP socket, after
+/// checking that it is one: a stream socket that accepts connections. It is marked
+/// close-on-exec, as our own descriptors are.
+pub fn inherited_listener(fd: libc::c_int) -> io::Result<std::net::TcpListener> {
+    let int_opt = |name| -> io::Result<libc::c_int> {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `value`, a live local, for a
+        // descriptor number that is only read.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                name,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(value)
+    };
+    if int_opt(libc::SO_TYPE)? != libc::SOCK_STREAM || int_opt(libc::SO_ACCEPTCONN)? != 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a listening stream socket",
+        ));
+    }
+    // SAFETY: fcntl on a descriptor just checked to be an open socket.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the service manager passed the descriptor for us to own, and nothing else in
+    // this process refers to it.
+    Ok(unsafe { std::net::TcpListener::from_raw_fd(fd) })
 }
 
 /// listen(2) again on a listening socket: raises its accept queue to `backlog` (capped by the

@@ -52,6 +52,10 @@ pub struct Config {
     pub symlinks: Symlinks,
     /// Extra response headers, validated.
     pub headers: Vec<(String, String)>,
+    /// Pages that answer error statuses: status and path under the root.
+    pub error_pages: Vec<(u16, String)>,
+    /// The page that answers browsers asking for a path that doesn't exist.
+    pub fallback: Option<String>,
     /// Whether requests are logged to stdout.
     pub access_log: bool,
     /// Most connections open at once.
@@ -91,6 +95,8 @@ impl Default for Config {
             dotfiles: Dotfiles::Hide,
             symlinks: Symlinks::Inside,
             headers: Vec::new(),
+            error_pages: Vec::new(),
+            fallback: None,
             access_log: true,
             max_connections: 1024,
             max_connections_per_ip: None,
@@ -411,6 +417,8 @@ mod tests {
                 (_, "dotfiles") => "allow",
                 (_, "symlinks") => "deny",
                 (_, "header") => "X-A: 1",
+                (_, "error-page") => "404=/404.html",
+                (_, "fallback") => "/index.html",
                 (_, "max-connections" | "threads" | "max-connections-per-ip") => "7",
                 _ => "7s",
             };

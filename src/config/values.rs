@@ -83,6 +83,26 @@ pub fn duration(v: &str) -> Result<Duration, Expected> {
         .ok_or_else(|| "a duration such as 15, 15s, 500ms or 2m".into())
 }
 
+/// A path under the root, as a URL path: `/index.html`.
+pub fn site_path(v: &str) -> Result<String, Expected> {
+    let v = v.trim();
+    if !v.starts_with('/') || v.contains(['\0', '?', '#']) {
+        return Err("a path under ROOT starting with /, such as /index.html".into());
+    }
+    Ok(v.to_string())
+}
+
+/// `CODE=PATH`: an error status (400 to 599) and the page that answers it.
+pub fn error_page(v: &str) -> Result<(u16, String), Expected> {
+    let expected = "CODE=PATH with CODE from 400 to 599, such as 404=/404.html";
+    let (code, path) = v.split_once('=').ok_or(expected)?;
+    let code: u16 = code.trim().parse().map_err(|_| expected)?;
+    if !(400..=599).contains(&code) {
+        return Err(expected.into());
+    }
+    Ok((code, site_path(path)?))
+}
+
 /// Response headers a configured header may not set: they frame the message, describe the
 /// representation, or are the server's to decide.
 const RESERVED_HEADERS: &[&str] = &[
@@ -156,6 +176,16 @@ mod tests {
         assert!(header("Bad Name: x").is_err());
         assert!(header("X-A: a\u{7}").is_err());
         assert!(header("content-length: 5").is_err());
+    }
+
+    #[test]
+    fn pages() {
+        assert_eq!(error_page("404=/404.html"), Ok((404, "/404.html".into())));
+        assert!(error_page("200=/x.html").is_err());
+        assert!(error_page("404=x.html").is_err());
+        assert!(error_page("404").is_err());
+        assert_eq!(site_path(" /index.html "), Ok("/index.html".into()));
+        assert!(site_path("index.html").is_err());
     }
 
     #[test]

@@ -123,6 +123,18 @@ impl Server {
         self.child.id()
     }
 
+    /// A server already started by other means (a wrapper that starts it later), listening on
+    /// `addr`, with its stderr's lines coming from `stderr`.
+    pub fn attach(child: Child, addr: SocketAddr, stderr: mpsc::Receiver<String>) -> Server {
+        Server {
+            child,
+            addr,
+            stderr,
+            seen: Default::default(),
+            stdout_path: None,
+        }
+    }
+
     /// The first line the server wrote to stderr (after its start-up line) that contains
     /// `needle`, if any so far.
     pub fn stderr_line(&self, needle: &str) -> Option<String> {
@@ -238,10 +250,15 @@ fn read_startup(stderr: ChildStderr) -> (Option<SocketAddr>, mpsc::Receiver<Stri
     (addr, rx)
 }
 
-/// `http-fileserver: serving ROOT on http://ADDR/` → ADDR.
+/// The address the server listens on, from its start-up line:
+/// `http-fileserver: serving ROOT on http://ADDR/`, or `… (listening on ADDR…)` when the URL
+/// names `localhost` or the socket came from a service manager.
 pub fn parse_serving_line(line: &str) -> Option<SocketAddr> {
     if !line.contains("serving") {
         return None;
+    }
+    if let Some((_, rest)) = line.rsplit_once("(listening on ") {
+        return rest.split([',', ')']).next()?.parse().ok();
     }
     let start = line.rfind("http://")? + "http://".len();
     line[start..].trim_end().trim_end_matches('/').parse().ok()

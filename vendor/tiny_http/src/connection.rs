@@ -87,6 +87,11 @@ impl Connection {
         }
     }
 
+    /// Whether bytes have arrived that nobody has read yet, without waiting.
+    pub(crate) fn has_input(&self) -> bool {
+        crate::sys::poll_revents(self.raw_fd(), libc::POLLIN).is_ok_and(|r| r & libc::POLLIN != 0)
+    }
+
     /// Whether the peer has closed its side or the connection broke, without waiting.
     pub(crate) fn peer_gone(&self) -> bool {
         crate::sys::poll_revents(self.raw_fd(), libc::POLLRDHUP)

@@ -152,6 +152,15 @@ impl Response {
         &self.headers
     }
 
+    /// Whether a header line named `name` (case-insensitive) has been added.
+    pub fn has_header(&self, name: &str) -> bool {
+        self.headers.split(|&b| b == b'\n').any(|line| {
+            line.len() > name.len()
+                && line[name.len()] == b':'
+                && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+        })
+    }
+
     /// The body.
     pub fn body(&self) -> &Body {
         &self.body

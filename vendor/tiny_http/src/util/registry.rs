@@ -223,7 +223,9 @@ impl Registry {
     }
 
     /// For shutdown: closes every idle connection, and those still reading a head; the
-    /// others finish the response in progress.
+    /// others finish the response in progress. An idle connection whose next request has
+    /// arrived already is left to be answered (with `Connection: close`): under socket
+    /// activation a restart must not drop requests that reached the old process.
     pub(crate) fn close_waiting(&self) {
         let mut slots = self.lock();
         let mut closed = Vec::new();
@@ -231,6 +233,10 @@ impl Registry {
             let Some(client) = &slots.clients[slot] else {
                 continue;
             };
+            let (phase, _) = client.phase();
+            if phase == Phase::Idle && client.stream.has_input() {
+                continue;
+            }
             if client.close_if(Phase::Idle) {
                 closed.extend(self.take(&mut slots, slot, None));
             } else {

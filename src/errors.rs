@@ -1,0 +1,61 @@
+//! The bodies of error answers: a small page in the listing's style for browsers, one line of
+//! plain text for everything else. Neither ever names a path.
+
+use tiny_http::reason_phrase;
+
+use crate::page;
+
+/// One sentence for people, per status.
+pub fn sentence(status: u16) -> &'static str {
+    match status {
+        400 => "The server could not understand this request.",
+        403 => "You are not allowed to see what is at this address.",
+        404 => "There is nothing at this address.",
+        405 => "This address can only be read, with GET or HEAD.",
+        408 => "The request took too long to arrive.",
+        412 => "The file has changed since the version your request refers to.",
+        413 => "The request is too large.",
+        414 => "This address is too long.",
+        416 => "The requested range lies outside the file.",
+        431 => "The request headers are too large.",
+        500 => "The server failed to answer this request. Try again later.",
+        503 => "The server cannot answer right now. Try again in a moment.",
+        505 => "This server speaks HTTP/1.0 and HTTP/1.1 only.",
+        401..=499 => "The server cannot answer this request.",
+        _ => "The server failed to answer this request.",
+    }
+}
+
+/// The HTML page of an error: status, a sentence, a link to the home page.
+pub fn html(status: u16) -> String {
+    let title = format!("{status} {}", reason_phrase(status));
+    let mut out = String::with_capacity(3400);
+    page::push_head(&mut out, &title);
+    out.push_str("<main class=err>\n<h1>");
+    out.push_str(&title);
+    out.push_str("</h1>\n<p>");
+    out.push_str(sentence(status));
+    out.push_str("\n<p><a href=\"/\">Go to the home page</a>\n</main>\n");
+    out
+}
+
+/// The plain-text body of an error: its status line.
+pub fn plain(status: u16) -> String {
+    format!("{status} {}\n", reason_phrase(status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_say_what_happened_and_link_home() {
+        let page = html(404);
+        assert!(page.starts_with("<!doctype html>\n"));
+        assert!(page.contains("<title>404 Not Found</title>"));
+        assert!(page.contains("<h1>404 Not Found</h1>\n<p>There is nothing at this address.\n"));
+        assert!(page.contains("<a href=\"/\">"));
+        assert_eq!(plain(503), "503 Service Unavailable\n");
+        assert_eq!(sentence(418), "The server cannot answer this request.");
+    }
+}
