@@ -22,7 +22,9 @@
 
 pub mod access_log;
 pub mod byteranges;
+pub mod cache_rules;
 pub mod cli;
+pub mod compress;
 pub mod conditional;
 pub mod config;
 pub mod content_type;

@@ -17,6 +17,8 @@ use tiny_http::{Body, Method, Request, Response};
 
 use crate::access_log::AccessLog;
 use crate::byteranges::{self, Multipart};
+use crate::cache_rules;
+use crate::compress;
 use crate::conditional::{self, Conditions, Outcome, Validators};
 use crate::config::Config;
 use crate::dir;
@@ -50,8 +52,14 @@ pub struct Site {
     /// `X-Content-Type-Options: nosniff` and the configured headers, as header lines added to
     /// every response (and to the ones tiny_http writes on its own).
     common_headers: Vec<u8>,
-    /// A configured `Cache-Control` replaces ours.
+    /// A configured `Cache-Control` header replaces ours.
     own_cache_control: bool,
+    /// `Cache-Control` of files by URL path.
+    cache_rules: Vec<cache_rules::Rule>,
+    /// Whether bodies are gzipped on the fly.
+    compress: bool,
+    /// Compressed files, kept.
+    compression: compress::Cache,
     /// Separates the parts of multipart/byteranges responses; random per process.
     boundary: String,
     log: Option<AccessLog>,
@@ -69,6 +77,10 @@ const LISTING_BUDGET: usize = 40 << 20;
 /// has handed its place over to another.
 const LARGE_DIRECTORY: usize = 4 * listing::PROGRESS_EVERY;
 
+/// Compressing a file larger than this (about 4 ms of CPU) hands the thread's place over
+/// first, as slow work does.
+const LARGE_COMPRESSION: u64 = 256 * 1024;
+
 /// Large listings refused with 503 rather than queued past this many waiting.
 const MAX_WAITING_SCANS: usize = 64;
 
@@ -85,6 +97,12 @@ impl Fields<'_> {
     /// Whether the client accepts HTML, as a browser loading a page does.
     fn html(&self) -> bool {
         self.accept.is_some_and(negotiate::accepts_html)
+    }
+
+    /// Whether the client accepts a gzip body.
+    fn accepts_gzip(&self) -> bool {
+        self.accept_encoding
+            .is_some_and(|accept| encoding::acceptable(accept).any(|c| c == Coding::Gzip))
     }
 }
 
@@ -166,6 +184,9 @@ impl Site {
             scans: Gate::new(cpus, MAX_WAITING_SCANS),
             common_headers,
             own_cache_control: !configured("Cache-Control"),
+            cache_rules: config.cache_rules.clone(),
+            compress: config.compress,
+            compression: compress::Cache::new(config.compression_cache),
             boundary: byteranges::random_boundary(),
             log,
             error_pages,
@@ -249,7 +270,7 @@ impl Site {
             let location = format!("../{}", href::encode_segment(path.last_segment()));
             return redirect(&location, path.query);
         }
-        self.file(&path.clean, opened, fields, Revalidate::IfHtml)
+        self.file(&path.clean, opened, fields, Caching::Path(path))
     }
 
     /// The fallback page, for a browser asking for a path that doesn't exist: 200 with the
@@ -260,7 +281,7 @@ impl Site {
         };
         match self.root.open(rel, self.access) {
             Ok(opened) if opened.meta.is_file() => {
-                self.file(rel, opened, fields, Revalidate::AlwaysVaryingOnAccept)
+                self.file(rel, opened, fields, Caching::Fallback)
             }
             Ok(_) => error(404),
             Err(err) => open_error(err),
@@ -282,7 +303,9 @@ impl Site {
                 if meta.is_file() {
                     let name = rel.rsplit(|&b| b == b'/').next().unwrap_or(b"");
                     response.add_header("Content-Type", representation::content_type(name, &file));
-                    response.add_header("Cache-Control", "no-cache");
+                    if self.own_cache_control {
+                        response.add_header("Cache-Control", "no-cache");
+                    }
                     let len = meta.len();
                     response.set_body(Body::File {
                         file,
@@ -310,7 +333,7 @@ impl Site {
         &self,
         fields: &Fields<'_>,
         validators: Validators<'_>,
-        html: bool,
+        cache_control: Option<&str>,
         vary: &str,
     ) -> Result<Response, Response> {
         let status = match fields.conditions.evaluate(validators) {
@@ -325,8 +348,8 @@ impl Site {
         if let Some(secs) = validators.last_modified {
             response.add_header("Last-Modified", http_date(secs));
         }
-        if html && self.own_cache_control {
-            response.add_header("Cache-Control", "no-cache");
+        if let Some(value) = cache_control {
+            response.add_header("Cache-Control", value);
         }
         response.add_header("Vary", vary);
         Ok(response)
@@ -341,12 +364,17 @@ impl Site {
         index.extend_from_slice(b"index.html");
         if let Ok(opened) = self.root.open(&index, self.access) {
             if opened.meta.is_file() {
-                return self.file(&index, opened, fields, Revalidate::IfHtml);
+                return self.file(&index, opened, fields, Caching::Path(path));
             }
         }
         if !self.listing {
             return error(404);
         }
+        self.listing(path, dir, fields)
+    }
+
+    /// A directory's listing, in HTML or JSON as the client prefers.
+    fn listing(&self, path: &RequestPath<'_>, dir: Opened, fields: &Fields<'_>) -> Response {
         let last_modified = dir
             .meta
             .modified()
@@ -357,7 +385,16 @@ impl Site {
             etag: "",
             last_modified,
         };
-        let mut response = match self.validated(fields, validators, true, "Accept") {
+        let own = self.own_cache_control.then_some("no-cache");
+        // A listing sent gzipped varies on Accept-Encoding too; one that can't be (the client
+        // takes no gzip) is right for every client, so a cache may give it to anyone.
+        let gzip = self.compress && fields.accepts_gzip();
+        let vary = if gzip {
+            "Accept, Accept-Encoding"
+        } else {
+            "Accept"
+        };
+        let mut response = match self.validated(fields, validators, own, vary) {
             Ok(response) if response.status() == 304 => return response,
             Ok(response) => response,
             Err(failed) => return failed,
@@ -373,12 +410,13 @@ impl Site {
         let held = listing.weight();
         let charged = if fields.accept.is_some_and(negotiate::wants_json) {
             response.add_header("Content-Type", "application/json");
-            listing_body::respond_with(&mut response, Json::new(listing), held, &self.budget)
+            let json = Json::new(listing);
+            listing_body::respond_with(&mut response, json, held, &self.budget, gzip)
         } else {
             response.add_header("Content-Type", "text/html; charset=utf-8");
             response.add_header("Content-Security-Policy", page::CSP);
             let page = Page::new(listing, &path.clean);
-            listing_body::respond_with(&mut response, page, held, &self.budget)
+            listing_body::respond_with(&mut response, page, held, &self.budget, gzip)
         };
         match charged {
             Some(()) => response,
@@ -427,42 +465,92 @@ impl Site {
         rel: &[u8],
         opened: Opened,
         fields: &Fields<'_>,
-        revalidate: Revalidate,
+        caching: Caching<'_>,
     ) -> Response {
         let name = rel.rsplit(|&b| b == b'/').next().unwrap_or(b"");
         let content_type = representation::content_type(name, &opened.file);
-        let (opened, coding) = match fields.accept_encoding {
+        let (opened, mut coding) = match fields.accept_encoding {
             Some(accept) => self.sidecar(rel, accept).unwrap_or((opened, None)),
             None => (opened, None),
         };
         let Opened { file, meta } = opened;
+        // No sidecar fits, but the client takes gzip: compressed here.
+        let gzipped = match coding {
+            None => self.gzip(&content_type, &file, &meta, fields),
+            Some(_) => None,
+        };
+        if gzipped.is_some() {
+            coding = Some(Coding::Gzip);
+        }
         let etag = Etag::of(&meta, coding);
         let validators = Validators {
             etag: etag.as_str(),
             last_modified: meta.modified().ok().and_then(conditional::last_modified),
         };
-        let (no_cache, vary) = match revalidate {
-            Revalidate::IfHtml => (
-                crate::content_type::is_html(&content_type),
-                "Accept-Encoding",
-            ),
-            Revalidate::AlwaysVaryingOnAccept => (true, "Accept, Accept-Encoding"),
-        };
-        let mut response = match self.validated(fields, validators, no_cache, vary) {
+        let cache_control = self.cache_control(caching, &content_type);
+        let mut response = match self.validated(fields, validators, cache_control, caching.vary()) {
             Ok(response) if response.status() == 304 => return response,
             Ok(response) => response,
             Err(failed) => return failed,
         };
-        response.add_header("Accept-Ranges", "bytes");
         if let Some(coding) = coding {
             response.add_header("Content-Encoding", coding.token());
         }
+        if let Some(body) = gzipped {
+            // No Accept-Ranges: ranges are served from the file itself, not this body.
+            response.add_header("Content-Type", &content_type);
+            response.set_body(Body::Shared(body));
+            return response;
+        }
+        response.add_header("Accept-Ranges", "bytes");
         let size = meta.len();
         let ranges = match fields.range {
             Some(value) if fields.conditions.range_allowed(validators) => range::parse(value, size),
             _ => Ranges::Ignore,
         };
         self.ranged(response, file, size, &content_type, ranges)
+    }
+
+    /// The `Cache-Control` of a file response: the first cache rule that matches its URL
+    /// path, else `no-cache` for HTML; nothing of ours when a `--header` sets it everywhere.
+    fn cache_control<'a>(&'a self, caching: Caching<'a>, content_type: &str) -> Option<&'a str> {
+        if !self.own_cache_control {
+            return None;
+        }
+        match caching {
+            // The URL is put together only when there are rules to match it against.
+            Caching::Path(path) => (!self.cache_rules.is_empty())
+                .then(|| cache_rules::find(&self.cache_rules, &url_path(path)))
+                .flatten()
+                .or_else(|| crate::content_type::is_html(content_type).then_some("no-cache")),
+            Caching::Fallback => Some("no-cache"),
+        }
+    }
+
+    /// The file, gzipped, if it is worth it and the client takes it: a compressible type,
+    /// at least 1 KiB and small enough to cache, no `Range` (ranges are of the file itself).
+    fn gzip(
+        &self,
+        content_type: &str,
+        file: &std::fs::File,
+        meta: &std::fs::Metadata,
+        fields: &Fields<'_>,
+    ) -> Option<std::sync::Arc<[u8]>> {
+        let size = meta.len();
+        let worth = self.compress
+            && fields.range.is_none()
+            && fields.accepts_gzip()
+            && compress::is_compressible(content_type)
+            && (compress::MIN_SIZE..=self.compression.max_file_size()).contains(&size);
+        if !worth {
+            return None;
+        }
+        self.compression.get_or_insert(compress::Key::of(meta), || {
+            if size > LARGE_COMPRESSION {
+                fields.request.will_block();
+            }
+            compress::gzip_file(file, meta)
+        })
     }
 
     /// The body of a file response: whole, one range, several, or none (416).
@@ -536,15 +624,36 @@ impl Site {
     }
 }
 
-/// When a file response says `Cache-Control: no-cache`.
+/// Which caching rules apply to a file response.
 #[derive(Clone, Copy)]
-enum Revalidate {
-    /// For HTML: browsers otherwise cache it by heuristics and show stale pages after a
-    /// deploy.
-    IfHtml,
-    /// Always, and varying on `Accept` too: the fallback page, which stands for every missing
-    /// path and only for clients that accept HTML.
-    AlwaysVaryingOnAccept,
+enum Caching<'a> {
+    /// Those of its URL path (the cache rules, else `no-cache` for HTML: browsers otherwise
+    /// cache HTML by heuristics and show stale pages after a deploy).
+    Path(&'a RequestPath<'a>),
+    /// The fallback page's: it stands for every missing path, and only for clients that
+    /// accept HTML, so it is revalidated every time and varies on `Accept` too.
+    Fallback,
+}
+
+impl Caching<'_> {
+    fn vary(self) -> &'static str {
+        match self {
+            Caching::Path(_) => "Accept-Encoding",
+            Caching::Fallback => "Accept, Accept-Encoding",
+        }
+    }
+}
+
+/// The URL path cache rules are matched against: the clean path, absolute, with the trailing
+/// `/` of a directory URL.
+fn url_path(path: &RequestPath<'_>) -> Vec<u8> {
+    let mut url = Vec::with_capacity(path.clean.len() + 2);
+    url.push(b'/');
+    url.extend_from_slice(&path.clean);
+    if path.has_trailing_slash() && !path.clean.is_empty() {
+        url.push(b'/');
+    }
+    url
 }
 
 /// A configured page's path under the root, checked at start-up: it must be a file the

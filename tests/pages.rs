@@ -102,6 +102,18 @@ fn a_configured_error_page_answers_its_status() {
     );
     let r = server.request("PUT", "/", &[]);
     assert_eq!((r.status, r.body.as_slice()), (405, &b"broken\n"[..]));
+    // A Cache-Control --header, sent with every response, is the page's only one.
+    let server = Server::start(
+        &root,
+        &[
+            "--error-page",
+            "404=/errors/404.html",
+            "--header",
+            "Cache-Control: max-age=5",
+        ],
+    );
+    let r = server.get("/missing", &[]);
+    assert_eq!(r.header("Cache-Control"), Some("max-age=5"));
 }
 
 /// Runs the binary expecting a start-up failure; returns its one line of stderr.

@@ -52,6 +52,12 @@ pub struct Config {
     pub symlinks: Symlinks,
     /// Extra response headers, validated.
     pub headers: Vec<(String, String)>,
+    /// `Cache-Control` of files, by URL path.
+    pub cache_rules: Vec<crate::cache_rules::Rule>,
+    /// Whether text-like bodies are gzipped on the fly.
+    pub compress: bool,
+    /// Bytes of compressed files kept in memory; 0 keeps none.
+    pub compression_cache: usize,
     /// Pages that answer error statuses: status and path under the root.
     pub error_pages: Vec<(u16, String)>,
     /// The page that answers browsers asking for a path that doesn't exist.
@@ -95,6 +101,9 @@ impl Default for Config {
             dotfiles: Dotfiles::Hide,
             symlinks: Symlinks::Inside,
             headers: Vec::new(),
+            cache_rules: Vec::new(),
+            compress: true,
+            compression_cache: 32 << 20,
             error_pages: Vec::new(),
             fallback: None,
             access_log: true,
@@ -136,6 +145,8 @@ pub enum UsageErrorKind {
     UnexpectedValue(String),
     /// A second positional argument.
     ExtraArgument(String),
+    /// Options that can't go together.
+    Conflict(&'static str),
 }
 
 impl UsageError {
@@ -175,6 +186,7 @@ impl fmt::Display for UsageError {
                 f,
                 "unexpected argument '{arg}': only one ROOT can be served"
             ),
+            UsageErrorKind::Conflict(what) => write!(f, "cannot combine {what}"),
         }
     }
 }
@@ -250,11 +262,27 @@ where
     if let Some(root) = root {
         config.root = PathBuf::from(root);
     }
+    check_combination(&config)?;
     Ok(if healthcheck {
         Command::Healthcheck(config)
     } else {
         Command::Serve(config)
     })
+}
+
+/// Refuses options that are each valid but contradict one another.
+fn check_combination(config: &Config) -> Result<(), UsageError> {
+    let cache_header = config
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("Cache-Control"));
+    if cache_header && !config.cache_rules.is_empty() {
+        return Err(UsageError::new(UsageErrorKind::Conflict(
+            "--cache-control rules and a Cache-Control --header: use the rules (the header \
+             would be sent with every response, errors included)",
+        )));
+    }
+    Ok(())
 }
 
 /// Applies an option given as a flag, taking its value from `parser`.
@@ -419,6 +447,9 @@ mod tests {
                 (_, "header") => "X-A: 1",
                 (_, "error-page") => "404=/404.html",
                 (_, "fallback") => "/index.html",
+                (_, "cache-control") => "/a/*=max-age=1",
+                (_, "compress") => "off",
+                (_, "compression-cache") => "1M",
                 (_, "max-connections" | "threads" | "max-connections-per-ip") => "7",
                 _ => "7s",
             };
@@ -488,6 +519,16 @@ mod tests {
             (&["--frobnicate"], &[], "frobnicate"),
             (&["--no-listing=yes"], &[], "takes no value"),
             (&["a", "b"], &[], "only one ROOT"),
+            (
+                &[
+                    "--cache-control",
+                    "/*=max-age=1",
+                    "--header",
+                    "Cache-Control: x",
+                ],
+                &[],
+                "cannot combine",
+            ),
             (
                 &[],
                 &[("HTTP_FILESERVER_NO_ACCESS_LOG", "maybe")],

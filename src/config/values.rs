@@ -103,6 +103,56 @@ pub fn error_page(v: &str) -> Result<(u16, String), Expected> {
     Ok((code, site_path(path)?))
 }
 
+/// `PATTERN=VALUE`: a cache rule (see [`crate::cache_rules`]).
+pub fn cache_rule(v: &str) -> Result<crate::cache_rules::Rule, Expected> {
+    let expected = "PATTERN=VALUE, such as '/assets/*=public, max-age=31536000, immutable'";
+    let (pattern, value) = v.split_once('=').ok_or(expected)?;
+    let (pattern, value) = (pattern.trim(), value.trim_matches([' ', '\t']));
+    if !(pattern.starts_with('/') || pattern.starts_with('*')) {
+        return Err("a pattern that starts with / or *, such as /assets/*".into());
+    }
+    if value.is_empty()
+        || !value
+            .bytes()
+            .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+    {
+        return Err(format!("{expected}, the value printable ASCII").into());
+    }
+    Ok(crate::cache_rules::Rule {
+        pattern: pattern.to_string(),
+        value: value.to_string(),
+    })
+}
+
+/// A size in bytes: a number, or a number with K, M or G (powers of 1024, `KiB` and `MB`
+/// spellings accepted too); `0` is none.
+pub fn size(v: &str) -> Result<usize, Expected> {
+    let s = v.trim();
+    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let scale: usize = match s[digits.len()..].to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err("a size such as 0, 512K, 32M or 1G".into()),
+    };
+    digits
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| "a size such as 0, 512K, 32M or 1G".into())
+}
+
+/// `off`, or the codings to compress with on the fly (only `gzip` is built in).
+pub fn compress(v: &str) -> Result<bool, Expected> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "off" | "none" => Ok(false),
+        "gzip" | "on" => Ok(true),
+        _ => Err("off or gzip".into()),
+    }
+}
+
 /// Response headers a configured header may not set: they frame the message, describe the
 /// representation, or are the server's to decide.
 const RESERVED_HEADERS: &[&str] = &[
@@ -186,6 +236,26 @@ mod tests {
         assert!(error_page("404").is_err());
         assert_eq!(site_path(" /index.html "), Ok("/index.html".into()));
         assert!(site_path("index.html").is_err());
+    }
+
+    #[test]
+    fn cache_rules_sizes_and_codings() {
+        let rule = cache_rule("/assets/*=public, max-age=31536000, immutable").unwrap();
+        assert_eq!(rule.pattern, "/assets/*");
+        assert_eq!(rule.value, "public, max-age=31536000, immutable");
+        assert!(cache_rule("assets/*=x").is_err());
+        assert!(cache_rule("/x=").is_err());
+        assert!(cache_rule("/x=a\u{7}").is_err());
+        assert!(cache_rule("/x").is_err());
+        assert_eq!(size("32M"), Ok(32 << 20));
+        assert_eq!(size("512 KiB"), Ok(512 << 10));
+        assert_eq!(size("0"), Ok(0));
+        assert_eq!(size("100"), Ok(100));
+        assert!(size("lots").is_err());
+        assert!(size("5T").is_err());
+        assert_eq!(compress("OFF"), Ok(false));
+        assert_eq!(compress("gzip"), Ok(true));
+        assert!(compress("br").is_err());
     }
 
     #[test]

@@ -74,12 +74,15 @@ impl Drop for Charge {
 }
 
 /// Sets `page` as the body of `response`, charging its memory to `budget`; `None` if the
-/// budget can't take it now. `held` is the memory the page's data holds already.
+/// budget can't take it now. `held` is the memory the page's data holds already. With `gzip`,
+/// a page rendered whole is sent gzipped (a streamed one, over 2,048 rows, never is: its
+/// compressed length isn't known before it is made).
 pub fn respond_with<R: Render>(
     response: &mut Response,
     page: R,
     held: usize,
     budget: &Budget,
+    gzip: bool,
 ) -> Option<()> {
     if page.rows() <= WHOLE_ROWS {
         let mut out = String::with_capacity(4096 + page.rows() * 128);
@@ -88,8 +91,14 @@ pub fn respond_with<R: Render>(
             page.row(i, &mut out);
         }
         page.tail(&mut out);
-        let charge = budget.charge(out.capacity())?;
-        response.set_body(Body::Bytes(out.into_bytes()));
+        let body = if gzip && out.len() as u64 >= crate::compress::MIN_SIZE {
+            response.add_header("Content-Encoding", "gzip");
+            crate::compress::gzip(out.as_bytes())
+        } else {
+            out.into_bytes()
+        };
+        let charge = budget.charge(body.capacity())?;
+        response.set_body(Body::Bytes(body));
         response.on_complete(move |_| drop(charge));
         return Some(());
     }
@@ -211,7 +220,7 @@ mod tests {
         let page = Numbers(10_000);
         let expected = whole(&page);
         let mut response = Response::new(200, Body::Empty);
-        respond_with(&mut response, page, 100, &budget).unwrap();
+        respond_with(&mut response, page, 100, &budget, true).unwrap();
         assert_eq!(response.body().len(), expected.len() as u64);
         assert_eq!(budget.used(), 100 + CHUNK);
         let Body::Stream { mut reader, .. } = response.take_body() else {

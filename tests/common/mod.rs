@@ -160,9 +160,7 @@ impl Server {
 
     /// Sends raw request bytes on a new connection and reads one response.
     pub fn raw(&self, request: &[u8]) -> Response {
-        let mut s = self.connect();
-        s.write_all(request).unwrap();
-        read_response(&mut BufReader::new(s), request.starts_with(b"HEAD ")).expect("a response")
+        raw_at(self.addr, request)
     }
 
     /// `GET path` with `headers` (name, value) on a new connection.
@@ -295,6 +293,16 @@ pub fn connect_from(addr: SocketAddr, source: std::net::Ipv4Addr) -> std::io::Re
         }
         Ok(stream)
     }
+}
+
+/// Sends raw request bytes on a new connection to `addr` and reads one response (for threads
+/// that can't share the `Server`).
+pub fn raw_at(addr: SocketAddr, request: &[u8]) -> Response {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request).unwrap();
+    read_response(&mut BufReader::new(s), request.starts_with(b"HEAD ")).expect("a response")
 }
 
 /// The bytes of a request with a Host header.
