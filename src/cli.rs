@@ -31,13 +31,15 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             println!("http-fileserver {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Command::Healthcheck(config) => match healthcheck::probe(&config) {
-            Ok(_) => ExitCode::SUCCESS,
-            Err(why) => {
-                eprintln!("http-fileserver: healthcheck failed: {why}");
-                ExitCode::from(1)
+        Command::Healthcheck { config, addressed } => {
+            match healthcheck::probe(&config, addressed) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(why) => {
+                    eprintln!("http-fileserver: healthcheck failed: {why}");
+                    ExitCode::from(1)
+                }
             }
-        },
+        }
         Command::Serve(config) => {
             let ready = |addr: SocketAddr, socket: Socket, root: &Path| {
                 eprintln!("http-fileserver: {}", startup_line(addr, socket, root));

@@ -89,9 +89,11 @@ impl fmt::Display for StartError {
             StartErrorKind::Root { path, source } => {
                 let shown = path.display();
                 match source.kind() {
-                    io::ErrorKind::NotFound => {
-                        write!(f, "root directory '{shown}' does not exist")
-                    }
+                    io::ErrorKind::NotFound => write!(
+                        f,
+                        "root directory '{shown}' does not exist; name the directory to serve: \
+                         http-fileserver DIR (or HTTP_FILESERVER_ROOT=DIR)"
+                    ),
                     io::ErrorKind::NotADirectory => {
                         write!(f, "root '{shown}' is not a directory")
                     }
@@ -181,7 +183,8 @@ pub fn run(
 
     let log = if config.access_log {
         let stdout: Box<dyn io::Write + Send> = Box::new(io::stdout());
-        Some(AccessLog::start(stdout).map_err(StartError::setup("start the access log"))?)
+        let log = AccessLog::start(stdout, config.log_format);
+        Some(log.map_err(StartError::setup("start the access log"))?)
     } else {
         None
     };
@@ -189,19 +192,7 @@ pub fn run(
     let site = Arc::new(Site::new(config, root, log.clone())?);
 
     raise_open_file_limit(config.max_connections);
-    let mut settings = Settings::default();
-    settings.max_connections = config.max_connections;
-    settings.max_connections_per_ip = config.per_ip_limit();
-    settings.threads = config.threads.unwrap_or(0);
-    settings.idle_timeout = config.idle_timeout;
-    settings.head_timeout = config.head_timeout;
-    settings.write_timeout = config.write_timeout;
-    settings.error_headers = site.common_headers().to_vec();
-    settings.on_warning = Some(Arc::new(RateLimited::default().into_hook()));
-    if let Some(log) = &log {
-        let log = log.clone();
-        settings.on_reject = Some(Arc::new(move |rejected| log.rejected(rejected)));
-    }
+    let settings = settings(config, &site, log.as_ref());
     let handler_site = Arc::clone(&site);
     let server = Server::with_handler(listener, settings, move |request| {
         handler_site.handle(request)
@@ -211,11 +202,39 @@ pub fn run(
 
     let events = watch(&server, signals).map_err(StartError::setup("start a thread"))?;
     on_ready(addr, socket, &root_path);
-    let exit = supervise(&server, events, config.shutdown_grace);
+    let stop = Stop {
+        site: &site,
+        delay: config.shutdown_delay,
+        grace: config.shutdown_grace,
+    };
+    let exit = supervise(&server, events, stop);
     if let Some(log) = &log {
         log.flush();
     }
     Ok(exit)
+}
+
+/// The engine's limits, timeouts and hooks.
+fn settings(config: &Config, site: &Site, log: Option<&AccessLog>) -> Settings {
+    let mut settings = Settings::default();
+    settings.max_connections = config.max_connections;
+    settings.max_connections_per_ip = config.per_ip_limit();
+    if !config.trusted_proxies.is_empty() {
+        // A proxy's connections carry many clients' requests.
+        let proxies = crate::client_ip::Proxies::new(config.trusted_proxies.clone());
+        settings.per_ip_exempt = Some(Arc::new(move |ip| proxies.trusts(ip)));
+    }
+    settings.threads = config.threads.unwrap_or(0);
+    settings.idle_timeout = config.idle_timeout;
+    settings.head_timeout = config.head_timeout;
+    settings.write_timeout = config.write_timeout;
+    settings.error_headers = site.common_headers().to_vec();
+    settings.on_warning = Some(Arc::new(RateLimited::default().into_hook()));
+    if let Some(log) = log {
+        let log = log.clone();
+        settings.on_reject = Some(Arc::new(move |rejected| log.rejected(rejected)));
+    }
+    settings
 }
 
 enum Event {
@@ -254,17 +273,35 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> io::Result<()> {
         .map(drop)
 }
 
+/// How to stop on a signal.
+struct Stop<'a> {
+    site: &'a Site,
+    /// Serving on, the health path answering 503, before shutting down.
+    delay: Duration,
+    /// For requests in flight to finish.
+    grace: Duration,
+}
+
 /// Waits for a signal or a fatal error, and shuts down.
-fn supervise(server: &Arc<Server>, (events, next): Events, grace: Duration) -> Exit {
+fn supervise(server: &Arc<Server>, (events, next): Events, stop: Stop<'_>) -> Exit {
     let mut stopping = false;
     loop {
         match next.recv() {
             Ok(Event::Signal(signal)) if stopping => return Exit::Interrupted(signal),
             Ok(Event::Signal(_)) => {
                 stopping = true;
+                stop.site.drain();
+                let (delay, grace) = (stop.delay, stop.grace);
+                if !delay.is_zero() {
+                    eprintln!(
+                        "http-fileserver: stopping in {delay:?} (--shutdown-delay); serving until \
+                         then, the health path answering 503"
+                    );
+                }
                 let stopped = Arc::clone(server);
                 let drained = events.clone();
                 let spawned = spawn("shutdown", move || {
+                    thread::sleep(delay);
                     let _ = drained.send(Event::Drained(stopped.shutdown(grace)));
                 });
                 if spawned.is_err() {

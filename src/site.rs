@@ -11,19 +11,23 @@
 //!    through the preconditions ([`crate::conditional`]) and ranges ([`crate::range`]).
 
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use tiny_http::{Body, Method, Request, Response};
 
-use crate::access_log::AccessLog;
+use crate::access_log::{self, AccessLog, Entry, RequestLine};
 use crate::byteranges::{self, Multipart};
 use crate::cache_rules;
+use crate::client_ip::Proxies;
 use crate::compress;
-use crate::conditional::{self, Conditions, Outcome, Validators};
+use crate::conditional::{self, Outcome, Validators};
 use crate::config::Config;
+use crate::cors::{self, Cors};
 use crate::dir;
 use crate::encoding::{self, Coding};
 use crate::errors;
+use crate::fields::Fields;
 use crate::fs::{OpenError, Opened, Root};
 use crate::href;
 use crate::listing::body::{self as listing_body, Budget};
@@ -63,6 +67,14 @@ pub struct Site {
     /// Separates the parts of multipart/byteranges responses; random per process.
     boundary: String,
     log: Option<AccessLog>,
+    /// Proxies whose forwarding headers name the client in the log.
+    proxies: Proxies,
+    /// Which origins' scripts may read responses.
+    cors: Cors,
+    /// The path answered with `200 ok`, if any.
+    health_path: Option<String>,
+    /// Set once shutdown has begun: the health path then answers `503`.
+    draining: AtomicBool,
     /// Pages that answer error statuses: status and clean path under the root.
     error_pages: Vec<(u16, Vec<u8>)>,
     /// The page for browsers asking for a path that doesn't exist (clean, under the root).
@@ -83,60 +95,6 @@ const LARGE_COMPRESSION: u64 = 256 * 1024;
 
 /// Large listings refused with 503 rather than queued past this many waiting.
 const MAX_WAITING_SCANS: usize = 64;
-
-/// The request and the header fields we act on, found in one pass.
-struct Fields<'a> {
-    request: &'a Request,
-    conditions: Conditions<'a>,
-    range: Option<&'a str>,
-    accept_encoding: Option<&'a str>,
-    accept: Option<&'a str>,
-}
-
-impl Fields<'_> {
-    /// Whether the client accepts HTML, as a browser loading a page does.
-    fn html(&self) -> bool {
-        self.accept.is_some_and(negotiate::accepts_html)
-    }
-
-    /// Whether the client accepts a gzip body.
-    fn accepts_gzip(&self) -> bool {
-        self.accept_encoding
-            .is_some_and(|accept| encoding::acceptable(accept).any(|c| c == Coding::Gzip))
-    }
-}
-
-impl<'a> Fields<'a> {
-    fn of(request: &'a Request) -> Fields<'a> {
-        let mut f = Fields {
-            request,
-            conditions: Conditions::default(),
-            range: None,
-            accept_encoding: None,
-            accept: None,
-        };
-        for header in request.headers() {
-            let name = header.name;
-            let slot = match name.len() {
-                5 if name.eq_ignore_ascii_case("range") => &mut f.range,
-                6 if name.eq_ignore_ascii_case("accept") => &mut f.accept,
-                8 if name.eq_ignore_ascii_case("if-match") => &mut f.conditions.if_match,
-                8 if name.eq_ignore_ascii_case("if-range") => &mut f.conditions.if_range,
-                13 if name.eq_ignore_ascii_case("if-none-match") => &mut f.conditions.if_none_match,
-                15 if name.eq_ignore_ascii_case("accept-encoding") => &mut f.accept_encoding,
-                17 if name.eq_ignore_ascii_case("if-modified-since") => {
-                    &mut f.conditions.if_modified_since
-                }
-                19 if name.eq_ignore_ascii_case("if-unmodified-since") => {
-                    &mut f.conditions.if_unmodified_since
-                }
-                _ => continue,
-            };
-            *slot = Some(header.value);
-        }
-        f
-    }
-}
 
 impl Site {
     /// The site `config` describes, serving `root`, logging to `log`. Fails if a configured
@@ -189,6 +147,10 @@ impl Site {
             compression: compress::Cache::new(config.compression_cache),
             boundary: byteranges::random_boundary(),
             log,
+            proxies: Proxies::new(config.trusted_proxies.clone()),
+            cors: Cors::new(&config.cors_origins),
+            health_path: config.health_path.clone(),
+            draining: AtomicBool::new(false),
             error_pages,
             fallback,
         })
@@ -200,24 +162,135 @@ impl Site {
         &self.common_headers
     }
 
+    /// From now on, the health path answers `503`: shutdown has begun.
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
     /// Answers `request`, and logs it once the response is sent.
     pub fn handle(&self, request: Request) {
         let started = Instant::now();
-        let mut response = {
-            let fields = Fields::of(&request);
-            let mut response = self.reply(&request, &fields);
-            if response.status() >= 400 {
-                self.error_body(&mut response, &fields);
-            }
-            response
-        };
+        if let Some(mut response) = self.health(&request) {
+            // Not logged: probes come every few seconds and would drown the log.
+            response.add_header_block(&self.common_headers);
+            request.respond(response);
+            return;
+        }
+        let fields = Fields::of(&request);
+        let mut response = self.reply(&request, &fields);
+        if response.status() >= 400 {
+            self.error_body(&mut response, &fields);
+        }
+        self.cors_headers(&mut response, &fields);
         response.add_header_block(&self.common_headers);
-        if let Some(log) = &self.log {
-            let line = log.begin(&request, response.status());
+        if let Some(log) = self.log.as_ref().filter(|_| !is_probe(&fields)) {
+            let line = log.begin(&self.log_entry(&fields, response.status()));
             let log = log.clone();
             response.on_complete(move |done| log.finish(line, done, started.elapsed()));
         }
         request.respond(response);
+    }
+
+    /// The answer to the health path, if `request` is for it: `200 ok`, or `503` once
+    /// shutdown has begun, so that a load balancer stops sending requests.
+    fn health(&self, request: &Request) -> Option<Response> {
+        let path = self.health_path.as_deref()?;
+        let target = request.url();
+        let asked = target.split('?').next() == Some(path);
+        if !asked || !matches!(request.method(), Method::Get | Method::Head) {
+            return None;
+        }
+        let (status, body) = match self.draining.load(Ordering::Relaxed) {
+            false => (200, "ok\n"),
+            true => (503, "shutting down\n"),
+        };
+        let mut response = Response::new(status, Body::Bytes(body.into()));
+        response.add_header("Content-Type", "text/plain; charset=utf-8");
+        response.add_header("Cache-Control", "no-store");
+        Some(response)
+    }
+
+    /// What the access log says about a request answered with `status`.
+    fn log_entry<'r>(&self, fields: &Fields<'r>, status: u16) -> Entry<'r> {
+        let request = fields.request;
+        let peer = *request.remote_addr();
+        let forwarded = if fields.forwarded && self.proxies.trusts(peer.ip()) {
+            let values = |name: &str| -> Vec<&'r str> {
+                let lines = request
+                    .headers()
+                    .filter(|h| h.name.eq_ignore_ascii_case(name));
+                lines.map(|h| h.value).collect()
+            };
+            let client =
+                self.proxies
+                    .client(peer.ip(), &values("x-forwarded-for"), &values("forwarded"));
+            Some(client).filter(|&ip| ip != crate::client_ip::canonical(peer.ip()))
+        } else {
+            None
+        };
+        let version = request.http_version();
+        Entry {
+            time: access_log::now(),
+            peer,
+            forwarded,
+            request: RequestLine::Parsed {
+                method: request.method_str(),
+                target: request.url(),
+                version: (version.0, version.1),
+            },
+            status,
+            host: fields.host,
+            referer: fields.referer,
+            user_agent: fields.user_agent,
+        }
+    }
+
+    /// Adds what CORS asks of a response: `Access-Control-Allow-Origin` when the request's
+    /// origin may read it, and `Vary: Origin` whenever that depends on the origin.
+    fn cors_headers(&self, response: &mut Response, fields: &Fields<'_>) {
+        if !self.cors.is_enabled() {
+            return;
+        }
+        if self.cors.varies() && !response.has_header("Vary") {
+            response.add_header("Vary", "Origin");
+        }
+        // A preflight was answered in full, or refused, by `reply`.
+        if fields.request.method() == Method::Options && fields.preflight_method.is_some() {
+            return;
+        }
+        if let Some(origin) = self.cors.allow_origin(fields.origin) {
+            response.add_header("Access-Control-Allow-Origin", origin);
+            response.add_header("Access-Control-Expose-Headers", cors::EXPOSE_HEADERS);
+        }
+    }
+
+    /// Grants a CORS preflight, if everything it asks for may be: reading, from an allowed
+    /// origin, with headers a reader may send.
+    fn preflight(&self, response: &mut Response, fields: &Fields<'_>, method: &str) {
+        let Some(granted) = self
+            .cors
+            .preflight(fields.origin, method, fields.preflight_headers)
+        else {
+            return;
+        };
+        response.add_header("Access-Control-Allow-Origin", granted.origin);
+        response.add_header("Access-Control-Allow-Methods", cors::ALLOW_METHODS);
+        if !granted.headers.is_empty() {
+            response.add_header("Access-Control-Allow-Headers", &granted.headers);
+        }
+        response.add_header("Access-Control-Max-Age", cors::MAX_AGE);
+    }
+
+    /// `Vary` naming what the response depends on, and `Origin` when CORS makes it so.
+    fn vary(&self, on: Vary) -> &'static str {
+        match (on, self.cors.varies()) {
+            (Vary::Accept, false) => "Accept",
+            (Vary::Accept, true) => "Accept, Origin",
+            (Vary::Encoding, false) => "Accept-Encoding",
+            (Vary::Encoding, true) => "Accept-Encoding, Origin",
+            (Vary::AcceptAndEncoding, false) => "Accept, Accept-Encoding",
+            (Vary::AcceptAndEncoding, true) => "Accept, Accept-Encoding, Origin",
+        }
     }
 
     fn reply(&self, request: &Request, fields: &Fields<'_>) -> Response {
@@ -236,6 +309,9 @@ impl Site {
         if method == Method::Options {
             let mut response = Response::new(204, Body::Empty);
             response.add_header("Allow", ALLOW);
+            if let Some(asked) = fields.preflight_method {
+                self.preflight(&mut response, fields, asked);
+            }
             return response;
         }
         match target {
@@ -295,7 +371,7 @@ impl Site {
         // Its body depends on Accept; a 416 says Vary: Accept-Encoding already, as every
         // answer about a file does, and keeps just that.
         if !response.has_header("Vary") {
-            response.add_header("Vary", "Accept");
+            response.add_header("Vary", self.vary(Vary::Accept));
         }
         let custom = self.error_pages.iter().find(|(code, _)| *code == status);
         if let Some((_, rel)) = custom {
@@ -334,7 +410,7 @@ impl Site {
         fields: &Fields<'_>,
         validators: Validators<'_>,
         cache_control: Option<&str>,
-        vary: &str,
+        vary: Vary,
     ) -> Result<Response, Response> {
         let status = match fields.conditions.evaluate(validators) {
             Outcome::Proceed => 200,
@@ -351,7 +427,7 @@ impl Site {
         if let Some(value) = cache_control {
             response.add_header("Cache-Control", value);
         }
-        response.add_header("Vary", vary);
+        response.add_header("Vary", self.vary(vary));
         Ok(response)
     }
 
@@ -390,9 +466,9 @@ impl Site {
         // takes no gzip) is right for every client, so a cache may give it to anyone.
         let gzip = self.compress && fields.accepts_gzip();
         let vary = if gzip {
-            "Accept, Accept-Encoding"
+            Vary::AcceptAndEncoding
         } else {
-            "Accept"
+            Vary::Accept
         };
         let mut response = match self.validated(fields, validators, own, vary) {
             Ok(response) if response.status() == 304 => return response,
@@ -575,7 +651,7 @@ impl Site {
             Ranges::Unsatisfiable => {
                 let mut response = error(416);
                 response.add_header("Content-Range", format_args!("bytes */{size}"));
-                response.add_header("Vary", "Accept-Encoding");
+                response.add_header("Vary", self.vary(Vary::Encoding));
                 response
             }
             Ranges::Satisfiable(ranges) if ranges.len() == 1 => {
@@ -636,12 +712,30 @@ enum Caching<'a> {
 }
 
 impl Caching<'_> {
-    fn vary(self) -> &'static str {
+    fn vary(self) -> Vary {
         match self {
-            Caching::Path(_) => "Accept-Encoding",
-            Caching::Fallback => "Accept, Accept-Encoding",
+            Caching::Path(_) => Vary::Encoding,
+            Caching::Fallback => Vary::AcceptAndEncoding,
         }
     }
+}
+
+/// What a response depends on besides its URL, for `Vary`.
+#[derive(Clone, Copy)]
+enum Vary {
+    Accept,
+    Encoding,
+    AcceptAndEncoding,
+}
+
+/// Whether the request is `http-fileserver healthcheck`'s probe (`OPTIONS *`, which touches
+/// nothing), left out of the log like the health path.
+fn is_probe(fields: &Fields<'_>) -> bool {
+    fields.request.method() == Method::Options
+        && fields.request.url() == "*"
+        && fields
+            .user_agent
+            .is_some_and(|ua| ua.starts_with(crate::healthcheck::USER_AGENT))
 }
 
 /// The URL path cache rules are matched against: the clean path, absolute, with the trailing

@@ -33,6 +33,24 @@ pub fn push_minutes(out: &mut String, secs: i64) {
     );
 }
 
+/// Appends `DD/Mon/YYYY:HH:MM:SS +0000` for `secs` since the epoch: the Common Log Format's
+/// time, in UTC.
+pub fn push_clf(out: &mut String, secs: u64) {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let t = secs % 86_400;
+    let month = MONTHS[(m as usize).clamp(1, 12) - 1];
+    let _ = write!(
+        out,
+        "{d:02}/{month}/{y:04}:{:02}:{:02}:{:02} +0000",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    );
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch.
 pub fn rfc3339(secs: u64) -> String {
     let mut out = String::with_capacity(20);
@@ -73,5 +91,11 @@ mod tests {
         s.clear();
         push_minutes(&mut s, -5);
         assert_eq!(s, "1970-01-01 00:00");
+        s.clear();
+        push_clf(&mut s, 1_700_000_000);
+        assert_eq!(s, "14/Nov/2023:22:13:20 +0000");
+        s.clear();
+        push_clf(&mut s, 951_782_400);
+        assert_eq!(s, "29/Feb/2000:00:00:00 +0000");
     }
 }

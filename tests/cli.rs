@@ -126,7 +126,34 @@ fn default_root_is_public_in_the_working_directory() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("'public'"), "{}", stderr(&out));
+    assert_one_clear_line(&out);
+    let err = stderr(&out);
+    // …and how to serve another.
+    assert!(
+        err.contains("'public'") && err.contains("http-fileserver DIR"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bind_localhost_listens_on_the_loopback() {
+    let dir = TempDir::new("cli");
+    common::write(dir.path(), b"hello.txt", b"hi");
+    let mut cmd = Command::new(bin());
+    cmd.args(["--bind", "localhost", "--port", "0"])
+        .arg(dir.path());
+    let server = Server::spawn(cmd, &[]);
+    assert_eq!(server.addr.ip(), std::net::Ipv4Addr::LOCALHOST);
+    assert_eq!(server.get("/hello.txt", &[]).body, b"hi");
+    // Another name: what to write instead.
+    let out = run(&["--bind", "example.com"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_one_clear_line(&out);
+    assert!(
+        stderr(&out).contains("127.0.0.1 (or localhost)"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ const HELP_COLUMN: usize = 28;
 
 /// The long options the `healthcheck` command uses; it accepts and ignores the others, so
 /// that it can run with the server's own arguments and environment.
-const HEALTHCHECK_OPTIONS: &[&str] = &["port", "bind"];
+const HEALTHCHECK_OPTIONS: &[&str] = &["port", "bind", "health-path"];
 
 /// The server's `--help`.
 pub fn server() -> String {
@@ -66,9 +66,10 @@ pub fn healthcheck() -> String {
     let mut out = String::from(
         "Usage: http-fileserver healthcheck [OPTIONS]
 
-Ask the server for a response (OPTIONS *) and exit 0 if it answers without a 5xx
-within 2 s, 1 otherwise: the probe for a Docker HEALTHCHECK or a Kubernetes exec
-probe, in an image that has no curl.
+Ask the server whether it is healthy and exit 0 if it answers in time (2 s), 1
+otherwise: the probe for a Docker HEALTHCHECK or a Kubernetes exec probe, in an
+image that has no curl. It asks for the --health-path if one is set (2xx is
+healthy, so a server shutting down is not), else OPTIONS * (anything but a 5xx).
 
 Options:
 ",
@@ -84,8 +85,11 @@ Options:
     paragraph(
         &mut out,
         "It asks loopback on the port, or the --bind address if that is a specific one. \
-         The server's other options are accepted and ignored, so that the probe can run \
-         with the server's own arguments and environment.",
+         Without --port and --bind, when PID 1 is this program (a container's server, \
+         started perhaps with --port 9000), it takes them and --health-path from PID 1's \
+         command line and environment. The server's other options are accepted and \
+         ignored, so that the probe can also run with the server's own arguments. Its \
+         probes are not logged.",
     );
     out
 }

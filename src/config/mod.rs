@@ -3,7 +3,7 @@
 //! Every option has a flag and an environment variable; a flag beats its variable, a variable
 //! beats the default. Containers are configured through the environment (`PORT` is the
 //! platform convention), people through flags. The options themselves are rows of one table,
-//! [`options::OPTIONS`], which the parser, the environment lookup and `--help` all read.
+//! `options::OPTIONS`, which the parser, the environment lookup and `--help` all read.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -26,7 +26,13 @@ pub enum Command {
     /// Serve the configured directory.
     Serve(Config),
     /// `healthcheck`: probe a running server on the configured port.
-    Healthcheck(Config),
+    Healthcheck {
+        /// The configuration the probe was given.
+        config: Config,
+        /// Whether `--port` or `--bind` was given on its command line (otherwise the probe
+        /// may take them from the server it runs beside).
+        addressed: bool,
+    },
     /// `--help`.
     Help,
     /// `healthcheck --help`.
@@ -64,6 +70,14 @@ pub struct Config {
     pub fallback: Option<String>,
     /// Whether requests are logged to stdout.
     pub access_log: bool,
+    /// The access log's line format.
+    pub log_format: crate::access_log::Format,
+    /// Peers whose `X-Forwarded-For` and `Forwarded` fields are believed.
+    pub trusted_proxies: Vec<crate::client_ip::Cidr>,
+    /// Origins whose scripts may read responses (`*`: any).
+    pub cors_origins: Vec<String>,
+    /// The path answered with `200 ok` (`503` once shutting down), if any.
+    pub health_path: Option<String>,
     /// Most connections open at once.
     pub max_connections: usize,
     /// Most connections open at once from one client address; `None`: a quarter of
@@ -79,6 +93,9 @@ pub struct Config {
     pub write_timeout: Duration,
     /// How long requests in flight may take to finish after a stop signal.
     pub shutdown_grace: Duration,
+    /// How long to keep serving after a stop signal, the health path answering `503`, before
+    /// shutting down.
+    pub shutdown_delay: Duration,
 }
 
 impl Config {
@@ -107,6 +124,10 @@ impl Default for Config {
             error_pages: Vec::new(),
             fallback: None,
             access_log: true,
+            log_format: crate::access_log::Format::Default,
+            trusted_proxies: Vec::new(),
+            cors_origins: Vec::new(),
+            health_path: None,
             max_connections: 1024,
             max_connections_per_ip: None,
             threads: None,
@@ -114,6 +135,7 @@ impl Default for Config {
             head_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(5),
+            shutdown_delay: Duration::ZERO,
         }
     }
 }
@@ -230,8 +252,8 @@ where
     let mut parser = lexopt::Parser::from_args(args);
     let mut healthcheck = false;
     let mut root: Option<OsString> = None;
-    // List options given as flags: their first flag replaces the variable's values.
-    let mut replaced: Vec<&str> = Vec::new();
+    // Options given as flags: a list's first flag replaces the variable's values.
+    let mut given: Vec<&str> = Vec::new();
     while let Some(arg) = parser.next()? {
         use lexopt::Arg::{Long, Short, Value};
         let opt = match &arg {
@@ -257,14 +279,15 @@ where
         let Some(opt) = opt else {
             return Err(arg.unexpected().into());
         };
-        apply_flag(&mut config, opt, &mut parser, &mut replaced)?;
+        apply_flag(&mut config, opt, &mut parser, &mut given)?;
     }
     if let Some(root) = root {
         config.root = PathBuf::from(root);
     }
     check_combination(&config)?;
     Ok(if healthcheck {
-        Command::Healthcheck(config)
+        let addressed = given.iter().any(|flag| matches!(*flag, "port" | "bind"));
+        Command::Healthcheck { config, addressed }
     } else {
         Command::Serve(config)
     })
@@ -272,15 +295,24 @@ where
 
 /// Refuses options that are each valid but contradict one another.
 fn check_combination(config: &Config) -> Result<(), UsageError> {
-    let cache_header = config
-        .headers
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case("Cache-Control"));
-    if cache_header && !config.cache_rules.is_empty() {
-        return Err(UsageError::new(UsageErrorKind::Conflict(
+    let header = |name: &str| {
+        config
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    let conflict = |what| Err(UsageError::new(UsageErrorKind::Conflict(what)));
+    if header("Cache-Control") && !config.cache_rules.is_empty() {
+        return conflict(
             "--cache-control rules and a Cache-Control --header: use the rules (the header \
              would be sent with every response, errors included)",
-        )));
+        );
+    }
+    if header("Access-Control-Allow-Origin") && !config.cors_origins.is_empty() {
+        return conflict(
+            "--cors-origin and an Access-Control-Allow-Origin --header: use --cors-origin \
+             (it answers preflights too)",
+        );
     }
     Ok(())
 }
@@ -290,9 +322,13 @@ fn apply_flag(
     config: &mut Config,
     opt: &'static Opt,
     parser: &mut lexopt::Parser,
-    replaced: &mut Vec<&'static str>,
+    given: &mut Vec<&'static str>,
 ) -> Result<(), UsageError> {
     let flag = format!("--{}", opt.long);
+    let first = !given.contains(&opt.long);
+    if first {
+        given.push(opt.long);
+    }
     let (set, value) = match &opt.kind {
         Kind::Switch(set) => {
             set(config, true);
@@ -300,8 +336,7 @@ fn apply_flag(
         }
         Kind::Value(set) => (set, text(parser.value()?, &flag)?),
         Kind::List { clear, add } => {
-            if !replaced.contains(&opt.long) {
-                replaced.push(opt.long);
+            if first {
                 clear(config);
             }
             (add, text(parser.value()?, &flag)?)
@@ -450,6 +485,10 @@ mod tests {
                 (_, "cache-control") => "/a/*=max-age=1",
                 (_, "compress") => "off",
                 (_, "compression-cache") => "1M",
+                (_, "log-format") => "json",
+                (_, "trusted-proxy") => "10.0.0.0/8",
+                (_, "cors-origin") => "*",
+                (_, "health-path") => "/healthz",
                 (_, "max-connections" | "threads" | "max-connections-per-ip") => "7",
                 _ => "7s",
             };
@@ -483,7 +522,16 @@ mod tests {
     #[test]
     fn healthcheck_takes_the_same_options() {
         match run(&["healthcheck", "-p", "81"], &[]) {
-            Ok(Command::Healthcheck(c)) => assert_eq!(c.port, 81),
+            Ok(Command::Healthcheck { config, addressed }) => {
+                assert_eq!((config.port, addressed), (81, true));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Addressed only by its own flags: a variable may be the image's, not the server's.
+        match run(&["healthcheck", "--no-access-log"], &[("PORT", "82")]) {
+            Ok(Command::Healthcheck { config, addressed }) => {
+                assert_eq!((config.port, addressed), (82, false));
+            }
             other => panic!("{other:?}"),
         }
         assert!(matches!(
@@ -505,7 +553,7 @@ mod tests {
             (&[], &[("PORT", "http")][..], "PORT"),
             (&["--dotfiles", "show"], &[], "hide or allow"),
             (&["--symlinks"], &[], "--symlinks"),
-            (&["--bind", "localhost"], &[], "IP address"),
+            (&["--bind", "example.com"], &[], "IP address"),
             (&["--header", "NoColon"], &[], "Name: value"),
             (
                 &["--header", "Content-Length: 5"],

@@ -17,10 +17,55 @@ pub fn port(v: &str) -> Result<u16, Expected> {
         .map_err(|_| "a port number from 0 to 65535".into())
 }
 
+/// An address to bind: an IP address, or `localhost` (the IPv4 loopback, which every
+/// client resolving `localhost` reaches).
 pub fn ip(v: &str) -> Result<IpAddr, Expected> {
     let bare = v.trim().trim_start_matches('[').trim_end_matches(']');
-    bare.parse()
-        .map_err(|_| "an IP address such as 0.0.0.0, :: or 127.0.0.1".into())
+    if bare.eq_ignore_ascii_case("localhost") {
+        return Ok(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    bare.parse().map_err(|_| {
+        "an IP address: 0.0.0.0 or :: for every interface, 127.0.0.1 (or localhost) or ::1 \
+         for this machine only"
+            .into()
+    })
+}
+
+/// An address range for `--trusted-proxy`: `10.0.0.0/8`, `fd00::/8`, or one address.
+pub fn cidr(v: &str) -> Result<crate::client_ip::Cidr, Expected> {
+    crate::client_ip::Cidr::parse(v)
+        .ok_or_else(|| "an address or range such as 10.0.0.0/8, 172.16.0.0/12 or fd00::/8".into())
+}
+
+/// An origin for `--cors-origin`: `scheme://host[:port]`, as browsers send it, or `*`.
+pub fn cors_origin(v: &str) -> Result<String, Expected> {
+    let v = v.trim().to_ascii_lowercase();
+    let expected = "* or an origin such as https://app.example.com or http://localhost:3000 \
+                    (scheme, host and port; no path)";
+    if v == "*" {
+        return Ok(v);
+    }
+    let (scheme, rest) = v.split_once("://").ok_or(expected)?;
+    let host_ok = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    if !matches!(scheme, "http" | "https") || !host_ok {
+        return Err(expected.into());
+    }
+    Ok(v)
+}
+
+/// `default`, `common`, `combined` or `json`.
+pub fn log_format(v: &str) -> Result<crate::access_log::Format, Expected> {
+    use crate::access_log::Format;
+    match v.trim().to_ascii_lowercase().as_str() {
+        "default" => Ok(Format::Default),
+        "common" | "clf" => Ok(Format::Common),
+        "combined" => Ok(Format::Combined),
+        "json" => Ok(Format::Json),
+        _ => Err("default, common, combined or json".into()),
+    }
 }
 
 pub fn boolean(v: &str) -> Result<bool, Expected> {
@@ -263,7 +308,27 @@ mod tests {
         assert_eq!(port(" 80 "), Ok(80));
         assert!(port("70000").is_err());
         assert_eq!(ip("[::1]"), Ok("::1".parse().unwrap()));
-        assert!(ip("localhost").is_err());
+        assert_eq!(ip("localhost"), Ok("127.0.0.1".parse().unwrap()));
+        assert!(ip("example.com").is_err());
+        assert!(cidr("10.0.0.0/8").is_ok());
+        assert!(cidr("10.0.0.0/40").is_err());
+        assert_eq!(cors_origin("*"), Ok("*".into()));
+        assert_eq!(
+            cors_origin("HTTPS://App.Example.com"),
+            Ok("https://app.example.com".into())
+        );
+        assert!(cors_origin("http://localhost:3000").is_ok());
+        for bad in [
+            "https://a.example/",
+            "a.example",
+            "null",
+            "ftp://a.example",
+            "https://",
+        ] {
+            assert!(cors_origin(bad).is_err(), "{bad}");
+        }
+        assert!(log_format("json").is_ok());
+        assert!(log_format("apache").is_err());
         assert_eq!(boolean("YES"), Ok(true));
         assert_eq!(boolean(""), Ok(false));
         assert!(boolean("maybe").is_err());

@@ -136,11 +136,22 @@ impl Server {
     }
 
     /// The first line the server wrote to stderr (after its start-up line) that contains
-    /// `needle`, if any so far.
+    /// `needle`, waiting up to 10 s for it: lines reach the test through a reader thread, a
+    /// moment after the server wrote them.
     pub fn stderr_line(&self, needle: &str) -> Option<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
         let mut seen = self.seen.lock().unwrap();
-        seen.extend(self.stderr.try_iter());
-        seen.iter().find(|l| l.contains(needle)).cloned()
+        loop {
+            seen.extend(self.stderr.try_iter());
+            if let Some(line) = seen.iter().find(|l| l.contains(needle)) {
+                return Some(line.clone());
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => seen.push(line),
+                Err(_) => return None,
+            }
+        }
     }
 
     /// Everything the server wrote to stdout (the access log) so far.
@@ -149,6 +160,21 @@ impl Server {
             .as_ref()
             .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned())
             .unwrap_or_default()
+    }
+
+    /// The first access log line containing `needle`, waiting up to 10 s for it: the log is
+    /// written in batches, a few milliseconds after the response.
+    pub fn log_line(&self, needle: &str) -> Option<String> {
+        let find = || {
+            let out = self.stdout();
+            out.lines().find(|l| l.contains(needle)).map(str::to_string)
+        };
+        let mut found = None;
+        wait_until(Duration::from_secs(10), || {
+            found = find();
+            found.is_some()
+        });
+        found
     }
 
     pub fn connect(&self) -> TcpStream {

@@ -6,17 +6,17 @@
 //! request, and a stuck stdout (a full pipe) can't stall requests: past a bound, lines are
 //! dropped and counted.
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tiny_http::{Completion, Rejected, Request};
+use tiny_http::{Completion, Rejected};
 
-use crate::timefmt;
+mod format;
+
+pub use format::{Entry, Format, RequestLine};
 
 /// Bytes of log waiting to be written past which new lines are dropped.
 const MAX_PENDING: usize = 1 << 20;
@@ -27,6 +27,7 @@ const BATCH_DELAY: Duration = Duration::from_millis(10);
 #[derive(Clone)]
 pub struct AccessLog {
     shared: Arc<Shared>,
+    format: Format,
 }
 
 struct Shared {
@@ -36,14 +37,18 @@ struct Shared {
     out: Mutex<Box<dyn Write + Send>>,
 }
 
-/// A line begun by [`AccessLog::begin`]: everything up to the status. The response may be
-/// finished on another thread, so the line travels with it.
+/// A line begun by [`AccessLog::begin`], waiting for how its response ended. The response
+/// may be finished on another thread, so the line travels with it.
 #[must_use]
-pub struct Line(String);
+pub struct Line {
+    text: String,
+    /// Where the outcome goes.
+    at: usize,
+}
 
 impl AccessLog {
-    /// Starts the writer thread, writing to `out`.
-    pub fn start(out: Box<dyn Write + Send>) -> io::Result<AccessLog> {
+    /// Starts the writer thread, writing lines in `format` to `out`.
+    pub fn start(out: Box<dyn Write + Send>, format: Format) -> io::Result<AccessLog> {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Vec::with_capacity(64 * 1024)),
             wake: Condvar::new(),
@@ -55,41 +60,52 @@ impl AccessLog {
             .name("access-log".into())
             .stack_size(64 * 1024)
             .spawn(move || writer.run())?;
-        Ok(AccessLog { shared })
+        Ok(AccessLog { shared, format })
     }
 
-    /// Begins the line of a request about to be answered with `status`.
-    pub fn begin(&self, request: &Request, status: u16) -> Line {
-        let mut line = String::with_capacity(128);
-        start_line(&mut line, request.remote_addr());
-        push_escaped(&mut line, request.method_str().as_bytes());
-        line.push(' ');
-        push_escaped(&mut line, request.url().as_bytes());
-        let v = request.http_version();
-        let _ = write!(line, " HTTP/{}.{}\" {status}", v.0, v.1);
-        Line(line)
+    /// Begins the line of `entry`, a request whose response is about to start.
+    pub fn begin(&self, entry: &Entry<'_>) -> Line {
+        let mut text = String::with_capacity(160);
+        let at = format::begin(self.format, entry, &mut text);
+        Line { text, at }
     }
 
-    /// Ends `line` with the body bytes sent and the time the request took, and queues it.
+    /// Ends `line` with how its response ended and the time the request took, and queues it.
     pub fn finish(&self, line: Line, done: Completion, elapsed: Duration) {
-        let mut line = line.0;
-        let _ = write!(line, " {} ", done.body_bytes);
-        push_duration(&mut line, elapsed);
-        line.push('\n');
-        self.shared.push(line.as_bytes());
+        let outcome = format::Outcome {
+            bytes: done.body_bytes,
+            elapsed,
+            complete: done.complete,
+        };
+        self.end(line, outcome);
+    }
+
+    fn end(&self, line: Line, outcome: format::Outcome) {
+        let Line { mut text, at } = line;
+        format::finish(self.format, &mut text, at, outcome);
+        self.shared.push(text.as_bytes());
     }
 
     /// Logs a request tiny_http refused on its own (a malformed or oversized head, one that
     /// came too slowly, HTTP/2): the raw request line stands where method, target and
     /// version would.
     pub fn rejected(&self, r: &Rejected<'_>) {
-        let mut line = String::with_capacity(128);
-        start_line(&mut line, &r.remote_addr);
-        push_escaped(&mut line, r.request_line);
-        let _ = write!(line, "\" {} {} ", r.status, r.body_bytes);
-        push_duration(&mut line, r.elapsed);
-        line.push('\n');
-        self.shared.push(line.as_bytes());
+        let entry = Entry {
+            time: now(),
+            peer: r.remote_addr,
+            forwarded: None,
+            request: RequestLine::Raw(r.request_line),
+            status: r.status,
+            host: None,
+            referer: None,
+            user_agent: None,
+        };
+        let outcome = format::Outcome {
+            bytes: r.body_bytes as u64,
+            elapsed: r.elapsed,
+            complete: true,
+        };
+        self.end(self.begin(&entry), outcome);
     }
 
     /// Writes out everything queued (at exit).
@@ -149,72 +165,16 @@ impl Shared {
     }
 }
 
-/// Starts a line: time (UTC, to the millisecond), client, and the quote that opens the
-/// request line.
-fn start_line(line: &mut String, remote: &SocketAddr) {
-    let now = SystemTime::now()
+/// The time now, since the epoch.
+pub fn now() -> Duration {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    timefmt::push_rfc3339(line, now.as_secs(), Some(now.subsec_millis()));
-    line.push(' ');
-    push_remote(line, remote);
-    line.push_str(" \"");
-}
-
-/// Appends a duration in milliseconds with three decimals (`0.152ms`), without floats.
-fn push_duration(line: &mut String, elapsed: Duration) {
-    let micros = elapsed.as_micros();
-    let _ = write!(line, "{}.{:03}ms", micros / 1000, micros % 1000);
-}
-
-fn push_remote(line: &mut String, remote: &SocketAddr) {
-    match remote {
-        // Dual-stack sockets see IPv4 clients as ::ffff:a.b.c.d; log them as IPv4.
-        SocketAddr::V6(v6) if v6.ip().to_ipv4_mapped().is_some() => {
-            let v4 = v6
-                .ip()
-                .to_ipv4_mapped()
-                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
-            let _ = write!(line, "{v4}:{}", v6.port());
-        }
-        addr => {
-            let _ = write!(line, "{addr}");
-        }
-    }
-}
-
-/// Appends `value` with bytes outside printable ASCII, `"` and `\` written as `\xNN`, so a
-/// request can't forge log lines or terminal escapes.
-fn push_escaped(line: &mut String, value: &[u8]) {
-    for &b in value {
-        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
-            line.push(b as char);
-        } else {
-            let _ = write!(line, "\\x{b:02X}");
-        }
-    }
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_what_could_forge_a_line() {
-        let mut s = String::new();
-        push_escaped(&mut s, "/a\"b\\c\x1b[31m\n\u{e9}".as_bytes());
-        assert_eq!(s, "/a\\x22b\\x5Cc\\x1B[31m\\x0A\\xC3\\xA9");
-    }
-
-    #[test]
-    fn unmaps_ipv4_clients() {
-        let mut s = String::new();
-        push_remote(&mut s, &"[::ffff:10.0.0.1]:80".parse().unwrap());
-        assert_eq!(s, "10.0.0.1:80");
-        s.clear();
-        push_remote(&mut s, &"[::1]:80".parse().unwrap());
-        assert_eq!(s, "[::1]:80");
-    }
 
     #[test]
     fn queued_lines_are_written_in_order() {
@@ -229,7 +189,7 @@ mod tests {
                 Ok(())
             }
         }
-        let log = AccessLog::start(Box::new(Sink(Arc::clone(&sink)))).unwrap();
+        let log = AccessLog::start(Box::new(Sink(Arc::clone(&sink))), Format::Default).unwrap();
         log.shared.push(b"one\n");
         log.shared.push(b"two\n");
         log.flush();
