@@ -25,16 +25,29 @@ Only 127.0.0.1 is ever targeted.  Only the Python standard library is used.
 
 Copied from the team's shared benchmark harness (shared/bench/bench.py) so the
 repository is self-contained; driven by bench/run.  Changes from the shared copy:
---server-stdout null (the access log goes to /dev/null, stderr is still captured).
+  - --server-stdout null (the access log goes to /dev/null, stderr is still captured);
+  - the probe sends the scenario's extra headers too (as wrk does), and a scenario that
+    asks for gzip is valid only if the answer is Content-Encoding: gzip and gunzips to
+    exactly the file: js100k-gzip-c16 (WORK/public/app.js, ~100 KB of generated
+    JavaScript; fixture version 2);
+  - idle9000 is not a wrk run: 9,000 keep-alive connections that have each been served
+    one GET /1k.bin stay open while the server's RSS is measured and 20 fresh requests
+    (each on a new connection) are timed; the harness raises its own RLIMIT_NOFILE for it
+    and spreads the connections over source addresses 127.0.0.1-127.0.0.9.
 """
 
 import argparse
 import datetime
+import errno
+import gzip
 import http.client
 import json
+import math
 import os
 import platform
 import random
+import resource
+import select
 import signal
 import socket
 import statistics
@@ -46,7 +59,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 LUA = os.path.join(HERE, "wrk_json.lua")
 HOST = "127.0.0.1"  # fixed on purpose: this harness never targets anything else
-FIXTURE_VERSION = "1"
+FIXTURE_VERSION = "2"  # 2: app.js
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # name, path, connections, extra wrk headers, expected status, description
@@ -62,8 +75,17 @@ SCENARIOS = [
     ("404-c16", "/no/such/file.txt", 16, [], 404, "missing path, 16 conns"),
     ("close-c16", "/1k.bin", 16, ["Connection: close"], 200,
      "1 KiB file, Connection: close (new TCP connection per request), 16 conns"),
+    ("js100k-gzip-c16", "/app.js", 16, ["Accept-Encoding: gzip, br"], 200,
+     "100 KB JavaScript, Accept-Encoding: gzip, br (valid only if gzipped), 16 conns"),
+    # not wrk: `conns` keep-alive connections left idle, then RSS and fresh requests (run_idle)
+    ("idle9000", "/1k.bin", 9000, [], 200,
+     "9,000 idle keep-alive conns: server RSS, and 20 fresh requests timed meanwhile"),
 ]
 SCENARIO_NAMES = [s[0] for s in SCENARIOS]
+IDLE_SCENARIOS = {"idle9000"}  # measured by run_idle, not by wrk
+IDLE_FRESH = 20                # fresh requests timed while the idle connections stay open
+IDLE_SOURCES = ["127.0.0.%d" % i for i in range(1, 10)]  # client addresses, round robin
+FD_SPARE = 200                 # descriptors beyond one per idle connection (fresh, files, logs)
 
 
 def log(*a):
@@ -73,6 +95,79 @@ def log(*a):
 # ---------------------------------------------------------------- fixture
 def det_bytes(n, seed):
     return random.Random(seed).randbytes(n)
+
+
+JS_WORDS = ("user item list cache value index count state node event handler request response "
+            "config options buffer result error token route path query params data payload "
+            "element child parent render update timer queue store key entry size offset limit "
+            "filter map source target module scope context layout style theme label title").split()
+JS_VERBS = ("get set load save parse format build create update remove apply resolve handle "
+            "fetch emit check").split()
+
+
+def js_source(size, seed):
+    """`size` bytes of deterministic JavaScript-looking code: commented functions built from a
+    small vocabulary, each with its own local names, calling a few shared helpers.  It
+    compresses like real unminified code (about 4.2x at deflate level 6, 3.3x at level 1),
+    not like one repeated line (100x), so the gzip scenario costs what real JS costs."""
+    rnd = random.Random(seed)
+
+    def name():
+        w = rnd.choice(JS_WORDS)
+        return w + rnd.choice(JS_WORDS).capitalize() if rnd.random() < 0.5 else w
+
+    def fname():
+        n = name()
+        return rnd.choice(JS_VERBS) + n[0].upper() + n[1:]
+
+    helpers = [fname() for _ in range(40)]
+
+    def expr(local, depth=0):
+        r = rnd.random()
+        if r < 0.1:
+            return str(rnd.choice((0, 1, 2, 16, 100, 1000, rnd.randint(0, 999))))
+        if r < 0.2:
+            return '"%s"' % rnd.choice(JS_WORDS)
+        if r < 0.55 or depth > 1:
+            return "%s.%s" % (rnd.choice(local), name()) if rnd.random() < 0.6 else rnd.choice(local)
+        if r < 0.8:
+            return "%s(%s)" % (rnd.choice(helpers), ", ".join(
+                expr(local, depth + 1) for _ in range(rnd.randint(0, 2))))
+        return "%s %s %s" % (expr(local, depth + 1),
+                             rnd.choice(("+", "===", "!==", "&&", "||", "<")), expr(local, depth + 1))
+
+    def statement(local):
+        k = rnd.random()
+        if k < 0.35:
+            v = name()
+            line = ["  const %s = %s;" % (v, expr(local))]
+            local.append(v)
+            return line
+        if k < 0.55:
+            return ["  if (%s) {" % expr(local),
+                    "    %s.%s = %s;" % (rnd.choice(local), name(), expr(local)), "  }"]
+        if k < 0.7:
+            a, b = rnd.choice(local), rnd.choice(local)
+            return ["  for (let i = 0; i < %s.length; i++) {" % a,
+                    "    %s.push(%s[i]);" % (b, a), "  }"]
+        if k < 0.88:
+            return ["  %s({ %s });" % (rnd.choice(helpers), ", ".join(
+                "%s: %s" % (name(), expr(local)) for _ in range(rnd.randint(1, 3))))]
+        return ["  // %s the %s first" % (rnd.choice(JS_VERBS), rnd.choice(JS_WORDS))]
+
+    out, total = ['"use strict";\n'], 0
+    while total < size:
+        local = [name() for _ in range(rnd.randint(1, 3))]
+        lines = ["", "/**", " * %s the %s of a %s." % (
+            rnd.choice(JS_VERBS).capitalize(), rnd.choice(JS_WORDS), rnd.choice(JS_WORDS)),
+                 " */", "export function %s(%s) {" % (fname(), ", ".join(local))]
+        for _ in range(rnd.randint(2, 7)):
+            lines += statement(local)
+        lines += ["  return %s;" % expr(local), "}"]
+        chunk = "\n".join(lines) + "\n"
+        out.append(chunk)
+        total += len(chunk)
+    return "".join(out).encode()[:size]
 
 
 def make_fixture(root):
@@ -98,6 +193,8 @@ def make_fixture(root):
     os.makedirs(nd, exist_ok=True)
     with open(os.path.join(nd, "nested.txt"), "w") as f:
         f.write("nested file\n" * 20)
+    with open(os.path.join(root, "app.js"), "wb") as f:
+        f.write(js_source(100 * 1024, 7))
     with open(stamp, "w") as f:
         f.write(FIXTURE_VERSION + "\n")
 
@@ -105,6 +202,19 @@ def make_fixture(root):
 def expected_size(root, path):
     p = os.path.join(root, path.lstrip("/"))
     return os.path.getsize(p) if os.path.isfile(p) else None
+
+
+def expected_body(root, path):
+    p = os.path.join(root, path.lstrip("/"))
+    if not os.path.isfile(p):
+        return None
+    with open(p, "rb") as f:
+        return f.read()
+
+
+def wants_gzip(headers):
+    """The scenario's request accepts gzip, so the answer must be gzipped to count."""
+    return any(h.lower().startswith("accept-encoding:") and "gzip" in h.lower() for h in headers)
 
 
 # ---------------------------------------------------------------- ports / probes
@@ -151,23 +261,49 @@ def quick_get(port, path, timeout=1.0):
         s.close()
 
 
-def probe(port, path):
-    """One HTTP/1.1 request with http.client: status, body size, keep-alive."""
+def probe(port, path, headers=(), expect=None):
+    """One HTTP/1.1 request with http.client and the scenario's extra headers (as wrk sends
+    them): status, body size as sent, keep-alive, Content-Encoding.  A gzip body is
+    gunzipped and, given the file's bytes in `expect`, compared with them (decoded_ok)."""
     c = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
-        c.request("GET", path, headers={"Host": "%s:%d" % (HOST, port)})
+        hs = {"Host": "%s:%d" % (HOST, port)}
+        hs.update(h.split(":", 1) for h in headers)
+        hs = {k.strip(): v.strip() for k, v in hs.items()}
+        c.request("GET", path, headers=hs)
         r = c.getresponse()
         body = r.read()
         hdr = {k.lower(): v for k, v in r.getheaders()}
-        return {"status": r.status, "body_bytes": len(body),
-                "http_version": "1.1" if r.version == 11 else "1.0",
-                "keepalive": not r.will_close,
-                "content_type": hdr.get("content-type"),
-                "server_header": hdr.get("server")}
+        out = {"status": r.status, "body_bytes": len(body),
+               "http_version": "1.1" if r.version == 11 else "1.0",
+               "keepalive": not r.will_close,
+               "content_type": hdr.get("content-type"),
+               "content_encoding": hdr.get("content-encoding"),
+               "vary": hdr.get("vary"),
+               "server_header": hdr.get("server")}
+        if (hdr.get("content-encoding") or "").lower() == "gzip":
+            try:
+                plain = gzip.decompress(body)
+                out["decoded_bytes"] = len(plain)
+                out["decoded_ok"] = expect is not None and plain == expect
+            except (OSError, EOFError, ValueError) as e:  # not a whole gzip stream
+                out["decoded_ok"] = False
+                out["decode_error"] = repr(e)
+        return out
     except Exception as e:  # noqa: BLE001 - report any failure as data
         return {"status": None, "error": repr(e)}
     finally:
         c.close()
+
+
+def probe_ok(pr, want, size, gz):
+    """Valid answer: the expected status and the file's size or, for a scenario that asks
+    for gzip, Content-Encoding: gzip with a body that gunzips to exactly the file."""
+    if pr.get("status") != want:
+        return False
+    if gz:
+        return (pr.get("content_encoding") or "").lower() == "gzip" and bool(pr.get("decoded_ok"))
+    return size is None or pr.get("body_bytes") == size
 
 
 # ---------------------------------------------------------------- /proc sampling
@@ -394,6 +530,210 @@ def run_wrk(port, path, conns, headers, duration, cpus, timeout_s):
     return cmd, out, res, ru.ru_utime + ru.ru_stime, p.returncode
 
 
+# ---------------------------------------------------------------- idle connections
+def raise_nofile(need):
+    """Raise this process's soft RLIMIT_NOFILE to `need` (the server it starts inherits it),
+    and the hard limit too where allowed (root); SystemExit saying what to change if not."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    inf = resource.RLIM_INFINITY
+    if soft == inf or soft >= need:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (need, hard if hard == inf or hard >= need else need))
+    except (ValueError, OSError) as e:
+        raise SystemExit(
+            "idle connections need %d open files, but RLIMIT_NOFILE is %d (hard limit %d) and "
+            "can't be raised (%s): raise the hard limit (`ulimit -Hn`, limits.conf, the "
+            "container's nofile) or run as root" % (need, soft, hard, e))
+    return need
+
+
+def ephemeral_ports():
+    """Size of the local port range connect() picks from (net.ipv4.ip_local_port_range)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = map(int, f.read().split())
+        return hi - lo + 1
+    except (OSError, ValueError):
+        return 28232  # Linux's default 32768-60999
+
+
+def check_idle_ports(n):
+    """Each source address needs n/len(IDLE_SOURCES) free ports to 127.0.0.1:PORT; earlier
+    runs leave TIME_WAITs on them for a minute, so ask for twice that.  SystemExit if short."""
+    per_source = math.ceil(n / len(IDLE_SOURCES))
+    ports = ephemeral_ports()
+    if ports < 2 * per_source:
+        raise SystemExit("%d idle connections over %d source addresses need %d ephemeral ports "
+                         "each (twice, for TIME_WAITs), but net.ipv4.ip_local_port_range has %d"
+                         % (n, len(IDLE_SOURCES), per_source, ports))
+
+
+def time_wait_count():
+    """TCP sockets in TIME_WAIT on this machine (for the out-of-ports message)."""
+    n = 0
+    for tab in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(tab) as f:
+                n += sum(1 for line in f if line.split()[3:4] == ["06"])
+        except OSError:
+            pass
+    return n
+
+
+def tree_fds(pid):
+    """Open descriptors of the server's process tree: shows the idle connections are held."""
+    n = 0
+    for p in tree_pids(pid):
+        try:
+            n += len(os.listdir("/proc/%d/fd" % p))
+        except OSError:
+            pass
+    return n
+
+
+def read_response(sock):
+    """One HTTP/1.1 response with a Content-Length body: (status, body bytes, keep-alive)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before the end of the response head")
+        buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    hdr = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+    if "content-length" not in hdr:
+        raise ValueError("response without Content-Length")
+    left = int(hdr["content-length"]) - len(body)
+    got = len(body)
+    while left > 0:
+        chunk = sock.recv(min(left, 65536))
+        if not chunk:
+            raise ConnectionError("closed in the body")
+        got += len(chunk)
+        left -= len(chunk)
+    return status, got, hdr.get("connection", "").lower() != "close"
+
+
+def idle_socket(i):
+    """A client socket bound to the i-th source address (round robin over IDLE_SOURCES), its
+    port left for connect() to choose (IP_BIND_ADDRESS_NO_PORT): ports are then unique per
+    (source, destination) and each of the 9 addresses has the whole ephemeral range."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.setsockopt(socket.IPPROTO_IP, getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24), 1)
+    s.bind((IDLE_SOURCES[i % len(IDLE_SOURCES)], 0))
+    return s
+
+
+def get_on(sock, port, path, size):
+    """connect (if not yet), GET path, read the whole answer: True if 200 with `size` bytes
+    and the connection kept open; raises OSError/ValueError on a failed connection."""
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (path, HOST, port)).encode())
+    status, got, keep = read_response(sock)
+    return status == 200 and (size is None or got == size) and keep
+
+
+def connect(sock, port):
+    try:
+        sock.connect((HOST, port))
+    except OSError as e:
+        if e.errno == errno.EADDRNOTAVAIL:  # no free local port for this 4-tuple
+            raise SystemExit(
+                "out of ephemeral ports to %s:%d (%d ports in net.ipv4.ip_local_port_range, "
+                "%d sockets in TIME_WAIT): wait a minute for them to expire, or widen the range"
+                % (HOST, port, ephemeral_ports(), time_wait_count()))
+        raise
+
+
+def open_idle(socks, port, path, n, size, give_up=50):
+    """Append n connections to socks, each served one GET and then left idle.  One at a
+    time: the server's accept queue never overflows (a dropped SYN costs a 1 s retry, and
+    ours closes connections idle for 15 s).  Returns (bad answers, failed conns, first error)."""
+    bad = failed = 0
+    first = None
+    for i in range(n):
+        s = idle_socket(i)
+        socks.append(s)  # the caller closes them all, whatever happens here
+        try:
+            connect(s, port)
+            bad += not get_on(s, port, path, size)
+        except (OSError, ValueError) as e:
+            socks.pop().close()  # only live connections are held (and polled) afterwards
+            failed += 1
+            first = first or "connection %d: %r" % (i, e)
+            if failed >= give_up:
+                break
+    return bad, failed, first
+
+
+def fresh_request(port, path, size):
+    """ms from connect() to the end of the answer on a new connection, None if it failed."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(10)
+    try:
+        t0 = time.perf_counter()
+        connect(s, port)
+        ok = get_on(s, port, path, size)
+        ms = (time.perf_counter() - t0) * 1000
+        return round(ms, 3) if ok else None
+    except (OSError, ValueError):
+        return None
+    finally:
+        s.close()
+
+
+def closed_by_server(socks):
+    """Idle connections that became readable (EOF, or an unasked-for answer) or broke."""
+    poller = select.poll()
+    for s in socks:
+        poller.register(s, select.POLLIN)
+    return len(poller.poll(0))
+
+
+def run_idle(port, path, n, pid, size):
+    """The idle scenario: n keep-alive connections, each served one request, held open while
+    the server's tree RSS is read (after 1 s to settle) and IDLE_FRESH fresh requests are
+    timed one by one, each on a new connection; then all are closed before returning."""
+    socks = []
+    fds0 = tree_fds(pid)
+    t0 = time.monotonic()
+    try:
+        bad, failed, first = open_idle(socks, port, path, n, size)
+        setup = time.monotonic() - t0
+        time.sleep(1.0)
+        held = tree_sample(pid)
+        fds = tree_fds(pid)
+        fresh = []
+        for _ in range(IDLE_FRESH):
+            fresh.append(fresh_request(port, path, size))
+            time.sleep(0.02)
+        closed = closed_by_server(socks)
+        idle_s = time.monotonic() - t0
+    finally:
+        for s in socks:
+            s.close()
+        # let the server see the closes before the next scenario (or its stop)
+        deadline = time.monotonic() + 5
+        while tree_fds(pid) > fds0 + 50 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    done = [x for x in fresh if x is not None]
+    res = {"idle_conns": n, "idle_bad_answers": bad, "idle_failed_conns": failed,
+           "idle_first_error": first, "idle_closed_by_server": closed,
+           "idle_setup_s": round(setup, 2), "idle_held_s": round(idle_s, 2),
+           "idle_rss_kb": held["rss_kb"], "idle_threads": held["threads"],
+           "idle_procs": held["procs"], "idle_server_fds": fds,
+           "idle_sources": "%s-%s" % (IDLE_SOURCES[0], IDLE_SOURCES[-1]),
+           "fresh_ms": fresh, "fresh_failed": len(fresh) - len(done),
+           "fresh_ms_median": round(statistics.median(done), 3) if done else None,
+           "fresh_ms_max": max(done) if done else None}
+    res["idle_ok"] = not (bad or failed or closed or res["fresh_failed"])
+    return res
+
+
 # ---------------------------------------------------------------- run
 def cmd_run(a):
     port = a.port
@@ -425,6 +765,10 @@ def cmd_run(a):
         log("waiting for lock", a.lock)
         fcntl.flock(lockf, fcntl.LOCK_EX)
 
+    idle_conns = max([s[2] for s in scen if s[0] in IDLE_SCENARIOS], default=0)
+    if idle_conns:  # before the server starts, so it inherits the limit too
+        raise_nofile(idle_conns + FD_SPARE)
+        check_idle_ports(idle_conns)
     make_fixture(root)
     if port_in_use(port):
         sys.exit("port %d on %s is already in use; refusing to start" % (port, HOST))
@@ -461,10 +805,12 @@ def cmd_run(a):
             % (a.name, pid, meta["startup_ms_median"], idle["rss_kb"], idle["threads"]))
 
         for name, path, conns, headers, want, desc in scen:
-            pr = probe(port, path)
+            gz = wants_gzip(headers)
             exp = expected_size(root, path)
-            ok = pr.get("status") == want and (exp is None or pr.get("body_bytes") == exp)
-            if a.warmup > 0:
+            pr = probe(port, path, headers, expected_body(root, path) if gz else None)
+            ok = probe_ok(pr, want, exp, gz)
+            idle_run = name in IDLE_SCENARIOS
+            if a.warmup > 0 and not idle_run:
                 run_wrk(port, path, conns, headers, a.warmup, a.client_cpus, a.wrk_timeout)
             calib = calibrate([a.server_cpus, a.client_cpus]) if a.calibrate else [None, None]
             time.sleep(0.3)
@@ -475,8 +821,12 @@ def cmd_run(a):
             log0 = file_size(logpath)
             t0 = time.monotonic()
             sampler.start()
-            wcmd, wout, w, wcpu, wrc = run_wrk(port, path, conns, headers, a.duration,
-                                               a.client_cpus, a.wrk_timeout)
+            if idle_run:
+                idle_res = run_idle(port, path, conns, pid, exp)
+                wcmd, wout, w, wcpu, wrc = None, "", None, 0.0, 0
+            else:
+                wcmd, wout, w, wcpu, wrc = run_wrk(port, path, conns, headers, a.duration,
+                                                   a.client_cpus, a.wrk_timeout)
             sampler.stop()
             wall = time.monotonic() - t0
             c1 = tree_cpu_ticks(pid)
@@ -488,13 +838,17 @@ def cmd_run(a):
             proc_ticks = sum(k1[c][5] - k0[c][5] for c in k1 if c in k0)
             ours = (c1 - c0) + (wcpu + (h1.user - h0.user) + (h1.system - h0.system)) * CLK_TCK
             other_pct = round(max(0.0, 100.0 * (proc_ticks - ours) / CLK_TCK / wall), 1)
-            with open(os.path.join(out, "%s.%s.wrk.txt" % (tag, name)), "w") as f:
-                f.write("$ " + " ".join(wcmd) + "\n" + wout)
+            if wcmd:
+                with open(os.path.join(out, "%s.%s.wrk.txt" % (tag, name)), "w") as f:
+                    f.write("$ " + " ".join(wcmd) + "\n" + wout)
             st = proc_status(pid)
             row = {"server": a.name, "run": run_id, "scenario": name, "desc": desc,
                    "path": path, "connections": conns, "headers": headers,
                    "expected_status": want, "probe": pr, "valid": ok}
-            if w is None or wrc != 0:
+            if idle_run:
+                row.update(idle_res)
+                row["valid"] = ok = ok and idle_res["idle_ok"]
+            elif w is None or wrc != 0:
                 row["error"] = "wrk failed (rc=%s)" % wrc
                 log(name, row["error"])
             else:
@@ -530,6 +884,15 @@ def cmd_run(a):
                 "server_version": a.server_version,
             })
             results.append(row)
+            if idle_run:
+                log("%-12s %d idle conns (%d bad, %d failed, %d closed by the server, set up in "
+                    "%.1f s): RSS %s KiB, %s fds, thr %s; fresh request median %s ms, max %s ms, "
+                    "%d failed" % (name, conns, row["idle_bad_answers"], row["idle_failed_conns"],
+                                   row["idle_closed_by_server"], row["idle_setup_s"],
+                                   row["idle_rss_kb"], row["idle_server_fds"], row["idle_threads"],
+                                   row["fresh_ms_median"], row["fresh_ms_max"],
+                                   row["fresh_failed"]))
+                continue
             log("%-12s %10s req/s %9s MiB/s p50 %7s ms p99 %7s ms non2xx/3xx %s sockerr %s "
                 "RSS %s KiB thr %s srvCPU %s%% cliCPU %s%% other %s%%%s" % (
                     name, row.get("rps"), row.get("mib_s"), row.get("lat_p50_ms"),
@@ -630,6 +993,17 @@ def server_table(meta, rows):
          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         note = "" if r["valid"] else "probe: %s" % r["probe"].get("status")
+        if "idle_conns" in r:
+            note = (note + "; " if note else "") + (
+                "%s idle: RSS %.1f MiB, fresh request median %s ms, max %s ms%s" % (
+                    fmt(r["idle_conns"]), r["idle_rss_kb"] / 1024, fmt(r["fresh_ms_median"], 2),
+                    fmt(r["fresh_ms_max"], 2), "" if r["idle_ok"] else
+                    " (%d bad, %d failed, %d closed, %d fresh failed)" % (
+                        r["idle_bad_answers"], r["idle_failed_conns"],
+                        r["idle_closed_by_server"], r["fresh_failed"])))
+        elif r["probe"].get("content_encoding"):
+            note = (note + "; " if note else "") + "%s B %s per response" % (
+                fmt(r["probe"].get("body_bytes")), r["probe"]["content_encoding"])
         if "error" in r:
             note = r["error"]
         elif r.get("server_log_bytes") and r.get("requests"):
