@@ -13,7 +13,51 @@ pub const SNIFF_LEN: usize = 512;
 /// (required for streaming compilation).
 pub fn by_name(name: &[u8]) -> Option<Cow<'static, str>> {
     let dot = name.iter().rposition(|&b| b == b'.')?;
-    let ext = std::str::from_utf8(&name[dot + 1..]).ok()?;
+    if let Some(common) = common(&name[dot + 1..]) {
+        return Some(Cow::Borrowed(common));
+    }
+    by_extension(&name[dot + 1..])
+}
+
+/// The extensions most requests are for, with the types [`by_extension`] gives them. Looked
+/// up first: mime_guess's case-insensitive search of its 1,500 extensions took about 1,700
+/// instructions and two allocations per request (measured with callgrind).
+const COMMON: &[(&[u8], &str)] = &[
+    (b"html", "text/html; charset=utf-8"),
+    (b"css", "text/css; charset=utf-8"),
+    (b"js", "text/javascript; charset=utf-8"),
+    (b"json", "application/json"),
+    (b"png", "image/png"),
+    (b"jpg", "image/jpeg"),
+    (b"svg", "image/svg+xml"),
+    (b"woff2", "font/woff2"),
+    (b"webp", "image/webp"),
+    (b"txt", "text/plain; charset=utf-8"),
+    (b"ico", "image/x-icon"),
+    (b"gif", "image/gif"),
+    (b"jpeg", "image/jpeg"),
+    (b"mjs", "text/javascript; charset=utf-8"),
+    (b"wasm", "application/wasm"),
+    (b"xml", "text/xml; charset=utf-8"),
+    (b"pdf", "application/pdf"),
+    (b"mp4", "video/mp4"),
+    (b"bin", "application/octet-stream"),
+    (b"htm", "text/html; charset=utf-8"),
+];
+
+fn common(ext: &[u8]) -> Option<&'static str> {
+    let mut lower = [0u8; 5];
+    let lower = lower.get_mut(..ext.len())?;
+    for (l, b) in lower.iter_mut().zip(ext) {
+        *l = b.to_ascii_lowercase();
+    }
+    let lower = &*lower;
+    COMMON.iter().find(|(e, _)| *e == lower).map(|(_, t)| *t)
+}
+
+/// The content type for an extension, from mime_guess's table where Go's doesn't differ.
+fn by_extension(ext: &[u8]) -> Option<Cow<'static, str>> {
+    let ext = std::str::from_utf8(ext).ok()?;
     if ext.eq_ignore_ascii_case("js") || ext.eq_ignore_ascii_case("mjs") {
         return Some(Cow::Borrowed("text/javascript; charset=utf-8"));
     }
@@ -80,6 +124,18 @@ mod tests {
             by_name(b"caf\xe9.txt").unwrap(),
             "text/plain; charset=utf-8"
         );
+    }
+
+    #[test]
+    fn the_common_extensions_get_what_the_full_table_gives() {
+        for (ext, expected) in COMMON {
+            let full = by_extension(ext).unwrap();
+            assert_eq!(full, *expected, "{}", String::from_utf8_lossy(ext));
+            let upper = ext.to_ascii_uppercase();
+            assert_eq!(common(&upper), Some(*expected));
+        }
+        assert_eq!(common(b"htmlx"), None);
+        assert_eq!(common(b"toolong"), None);
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub fn open_error(err: OpenError) -> Response {
 pub fn redirect(location: &str, query: Option<&str>) -> Response {
     let mut response = Response::new(301, Body::Empty);
     match query {
-        Some(query) => response.add_header("Location", format_args!("{location}?{query}")),
+        Some(query) => response.add_header_fmt("Location", format_args!("{location}?{query}")),
         None => response.add_header("Location", location),
     }
     response

@@ -3,9 +3,8 @@
 
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
-use std::io::{self, Cursor, Write as _};
+use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
-use std::time::{Duration, UNIX_EPOCH};
 
 use crate::content_type;
 use crate::encoding::Coding;
@@ -35,8 +34,8 @@ fn sniff(file: &File) -> &'static str {
 }
 
 /// An HTTP date for `Last-Modified`, formatted without allocating.
-pub fn http_date(secs: u64) -> httpdate::HttpDate {
-    httpdate::HttpDate::from(UNIX_EPOCH + Duration::from_secs(secs))
+pub fn http_date(secs: u64) -> crate::timefmt::HttpDate {
+    crate::timefmt::HttpDate::of(secs)
 }
 
 /// A strong ETag from the file's identity and change time: O(1), no reading of the content.
@@ -68,18 +67,21 @@ impl Etag {
         for byte in fields.iter().flat_map(|f| f.to_le_bytes()) {
             hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
         }
-        let mut etag = Etag {
-            text: [0; 32],
-            len: 0,
-        };
-        let mut cursor = Cursor::new(&mut etag.text[..]);
-        // At most 16 hex digits, a coding token of at most 4 bytes and 3 punctuation marks.
-        let _ = match coding {
-            Some(coding) => write!(cursor, "\"{hash:016x}-{}\"", coding.token()),
-            None => write!(cursor, "\"{hash:016x}\""),
-        };
-        etag.len = cursor.position() as usize;
-        etag
+        // `"` 16 hex digits [`-` coding] `"`: at most 23 bytes (the longest coding is 4).
+        let mut text = [0u8; 32];
+        text[0] = b'"';
+        for (i, digit) in text[1..17].iter_mut().enumerate() {
+            *digit = b"0123456789abcdef"[(hash >> (60 - 4 * i) & 0xf) as usize];
+        }
+        let mut len = 17;
+        if let Some(coding) = coding {
+            let token = coding.token().as_bytes();
+            text[len] = b'-';
+            text[len + 1..len + 1 + token.len()].copy_from_slice(token);
+            len += 1 + token.len();
+        }
+        text[len] = b'"';
+        Etag { text, len: len + 1 }
     }
 
     /// The tag, quotes included.

@@ -378,7 +378,7 @@ impl Site {
             if let Ok(Opened { file, meta }) = self.root.open(rel, self.access) {
                 if meta.is_file() {
                     let name = rel.rsplit(|&b| b == b'/').next().unwrap_or(b"");
-                    response.add_header("Content-Type", representation::content_type(name, &file));
+                    response.add_header("Content-Type", &representation::content_type(name, &file));
                     if self.own_cache_control {
                         response.add_header("Cache-Control", "no-cache");
                     }
@@ -422,7 +422,7 @@ impl Site {
             response.add_header("ETag", validators.etag);
         }
         if let Some(secs) = validators.last_modified {
-            response.add_header("Last-Modified", http_date(secs));
+            response.add_header("Last-Modified", http_date(secs).as_str());
         }
         if let Some(value) = cache_control {
             response.add_header("Cache-Control", value);
@@ -481,7 +481,7 @@ impl Site {
             Err(refused) => return refused,
         };
         if listing.truncated() {
-            response.add_header("X-Total-Count", listing.total);
+            response.add_header_fmt("X-Total-Count", listing.total);
         }
         let held = listing.weight();
         let charged = if fields.accept.is_some_and(negotiate::wants_json) {
@@ -650,7 +650,7 @@ impl Site {
             }
             Ranges::Unsatisfiable => {
                 let mut response = error(416);
-                response.add_header("Content-Range", format_args!("bytes */{size}"));
+                response.add_header_fmt("Content-Range", format_args!("bytes */{size}"));
                 response.add_header("Vary", self.vary(Vary::Encoding));
                 response
             }
@@ -658,7 +658,7 @@ impl Site {
                 let r = ranges[0];
                 response.set_status(206);
                 response.add_header("Content-Type", content_type);
-                response.add_header("Content-Range", r.content_range(size));
+                response.add_header_fmt("Content-Range", r.content_range(size));
                 response.set_body(Body::File {
                     file,
                     offset: r.start,
@@ -668,7 +668,7 @@ impl Site {
             }
             Ranges::Satisfiable(ranges) => {
                 response.set_status(206);
-                response.add_header(
+                response.add_header_fmt(
                     "Content-Type",
                     format_args!("multipart/byteranges; boundary={}", self.boundary),
                 );

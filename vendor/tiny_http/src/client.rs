@@ -236,6 +236,7 @@ impl Client {
             body_len,
             persistence,
         );
+        crate::response::recycle_header_buffer(std::mem::take(&mut response.headers));
         let head_len = (io.wbuf.pending().len() - pending_before) as u64;
         let send_body = framed && head.method != crate::Method::Head;
         let body = if send_body { body } else { Body::Empty };
