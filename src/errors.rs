@@ -1,9 +1,51 @@
 //! The bodies of error answers: a small page in the listing's style for browsers, one line of
 //! plain text for everything else. Neither ever names a path.
 
-use tiny_http::reason_phrase;
+use std::sync::Arc;
+
+use tiny_http::{reason_phrase, Body};
 
 use crate::page;
+
+/// The statuses the site answers with on its own: their bodies are made once, at start-up.
+const COMMON: [u16; 8] = [400, 403, 404, 405, 412, 416, 500, 503];
+
+/// The bodies of the common errors, made once and shared: a 404's page is 3.4 KB of HTML,
+/// which cost more to build than the rest of answering the request.
+pub struct Bodies {
+    html: [Arc<[u8]>; COMMON.len()],
+    plain: [Arc<[u8]>; COMMON.len()],
+}
+
+impl Bodies {
+    /// Makes them.
+    pub fn new() -> Bodies {
+        Bodies {
+            html: COMMON.map(|status| Arc::from(html(status).into_bytes())),
+            plain: COMMON.map(|status| Arc::from(plain(status).into_bytes())),
+        }
+    }
+
+    /// The body of an error with `status`: the HTML page, or the line of text.
+    pub fn body(&self, status: u16, as_html: bool) -> Body {
+        let Some(i) = COMMON.iter().position(|&s| s == status) else {
+            let made = if as_html { html(status) } else { plain(status) };
+            return Body::Bytes(made.into_bytes());
+        };
+        let shared = if as_html {
+            &self.html[i]
+        } else {
+            &self.plain[i]
+        };
+        Body::Shared(Arc::clone(shared))
+    }
+}
+
+impl Default for Bodies {
+    fn default() -> Bodies {
+        Bodies::new()
+    }
+}
 
 /// One sentence for people, per status.
 pub fn sentence(status: u16) -> &'static str {
@@ -57,5 +99,21 @@ mod tests {
         assert!(page.contains("<a href=\"/\">"));
         assert_eq!(plain(503), "503 Service Unavailable\n");
         assert_eq!(sentence(418), "The server cannot answer this request.");
+    }
+
+    #[test]
+    fn shared_bodies_are_the_ones_made_each_time() {
+        let bodies = Bodies::new();
+        for status in [404, 503, 418, 501] {
+            for as_html in [true, false] {
+                let expected = if as_html { html(status) } else { plain(status) };
+                let bytes = match bodies.body(status, as_html) {
+                    Body::Shared(bytes) => bytes.to_vec(),
+                    Body::Bytes(bytes) => bytes,
+                    other => panic!("{other:?}"),
+                };
+                assert_eq!(bytes, expected.as_bytes(), "{status} {as_html}");
+            }
+        }
     }
 }

@@ -75,6 +75,8 @@ pub struct Site {
     health_path: Option<String>,
     /// Set once shutdown has begun: the health path then answers `503`.
     draining: AtomicBool,
+    /// The built-in error bodies.
+    error_bodies: errors::Bodies,
     /// Pages that answer error statuses: status and clean path under the root.
     error_pages: Vec<(u16, Vec<u8>)>,
     /// The page for browsers asking for a path that doesn't exist (clean, under the root).
@@ -151,6 +153,7 @@ impl Site {
             cors: Cors::new(&config.cors_origins),
             health_path: config.health_path.clone(),
             draining: AtomicBool::new(false),
+            error_bodies: errors::Bodies::new(),
             error_pages,
             fallback,
         })
@@ -392,15 +395,14 @@ impl Site {
                 }
             }
         }
-        let body = if fields.html() {
+        let html = fields.html();
+        if html {
             response.add_header("Content-Type", "text/html; charset=utf-8");
             response.add_header("Content-Security-Policy", page::CSP);
-            errors::html(status)
         } else {
             response.add_header("Content-Type", "text/plain; charset=utf-8");
-            errors::plain(status)
-        };
-        response.set_body(Body::Bytes(body.into_bytes()));
+        }
+        response.set_body(self.error_bodies.body(status, html));
     }
 
     /// Evaluates the preconditions, and starts the response with the headers both a 200 and
@@ -433,7 +435,7 @@ impl Site {
 
     /// A directory URL: its index file, else its listing.
     fn directory(&self, path: &RequestPath<'_>, dir: Opened, fields: &Fields<'_>) -> Response {
-        let mut index = path.clean.clone();
+        let mut index = path.clean.to_vec();
         if !index.is_empty() {
             index.push(b'/');
         }
@@ -761,7 +763,7 @@ fn page(
 ) -> Result<Vec<u8>, StartError> {
     let failed = |reason: &'static str| StartError::page(option, shown, reason);
     let clean = match target::parse(path) {
-        Ok(Target::Path(p)) if !p.clean.is_empty() => p.clean,
+        Ok(Target::Path(p)) if !p.clean.is_empty() => p.clean.into_owned(),
         _ => return Err(failed("not a path to a file")),
     };
     if access.dotfiles.hides_path(&clean) {

@@ -23,8 +23,8 @@ pub struct RequestPath<'a> {
     /// segment), as Go does with `r.URL.Path`. Borrowed when there was nothing to decode.
     pub decoded: Cow<'a, [u8]>,
     /// Cleaned and relative to the root: segments joined by `/`, without empty, `.` or `..`
-    /// segments. Empty for the root itself.
-    pub clean: Vec<u8>,
+    /// segments. Empty for the root itself. Borrowed when the path was clean already.
+    pub clean: Cow<'a, [u8]>,
     /// The raw query, without its `?`; `None` when absent or empty.
     pub query: Option<&'a str>,
 }
@@ -58,7 +58,12 @@ pub fn parse(raw: &str) -> Result<Target<'_>, TargetError> {
     if decoded.contains(&0) {
         return Err(TargetError::Nul);
     }
-    let clean = clean(&decoded);
+    let clean = match &decoded {
+        Cow::Borrowed(path) => {
+            already_clean(path).map_or_else(|| Cow::Owned(clean(path)), Cow::Borrowed)
+        }
+        Cow::Owned(path) => Cow::Owned(clean(path)),
+    };
     Ok(Target::Path(RequestPath {
         decoded,
         clean,
@@ -106,6 +111,20 @@ fn decode(path: &[u8]) -> Result<Cow<'_, [u8]>, TargetError> {
 
 fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// The clean relative path of `decoded` if cleaning would only drop its leading `/` (and a
+/// trailing one): no empty, `.` or `..` segment. Most paths are, and need no copy.
+fn already_clean(decoded: &[u8]) -> Option<&[u8]> {
+    let rel = decoded.strip_prefix(b"/")?;
+    let rel = rel.strip_suffix(b"/").unwrap_or(rel);
+    if rel.is_empty() {
+        return Some(rel);
+    }
+    let clean = rel
+        .split(|&b| b == b'/')
+        .all(|segment| !matches!(segment, b"" | b"." | b".."));
+    clean.then_some(rel)
 }
 
 /// Cleans a decoded path lexically: drops empty and `.` segments, and lets `..` remove the
@@ -170,8 +189,16 @@ mod tests {
             ("/100%25", b"100%"),
             ("/%2525", b"%25"),
             ("/a\\b", b"a\\b"),
+            ("/a/b/", b"a/b"),
+            ("/a/b", b"a/b"),
+            ("/a/./b", b"a/b"),
+            ("/a/b/.", b"a/b"),
+            ("/a/b/..", b"a"),
+            ("/a//b", b"a/b"),
+            ("/.well-known/x", b".well-known/x"),
+            ("/...", b"..."),
         ] {
-            assert_eq!(path(raw).clean, clean, "{raw}");
+            assert_eq!(&*path(raw).clean, clean, "{raw}");
         }
     }
 
@@ -189,7 +216,7 @@ mod tests {
     #[test]
     fn splits_the_query_and_keeps_it_raw() {
         let p = path("/d?x=%41&y");
-        assert_eq!(p.clean, b"d");
+        assert_eq!(&*p.clean, b"d");
         assert_eq!(p.query, Some("x=%41&y"));
         assert_eq!(path("/d?").query, None);
     }
@@ -197,7 +224,7 @@ mod tests {
     #[test]
     fn absolute_form_and_asterisk() {
         assert_eq!(parse("*"), Ok(Target::Asterisk));
-        assert_eq!(path("http://example.com/p/q").clean, b"p/q");
+        assert_eq!(&*path("http://example.com/p/q").clean, b"p/q");
         assert_eq!(&*path("HTTPS://example.com").decoded, b"/");
         assert_eq!(path("http://example.com?x=1").query, Some("x=1"));
     }

@@ -266,7 +266,22 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
             break;
         }
     }
-    out.extend_from_slice(&digits[at..]);
+    push_short(out, &digits[at..]);
+}
+
+/// Appends `bytes`; short slices byte by byte rather than by musl's `memcpy`,
+/// whose `rep movs` costs some 50 cycles however few bytes it moves (perf: `memcpy` called
+/// for the log line's dozen short pieces was a tenth of the server's CPU time).
+#[inline]
+fn push_short(out: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.len() > 32 {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.reserve(bytes.len());
+    for &b in bytes {
+        out.push(b);
+    }
 }
 
 /// Milliseconds with three decimals (`0.152`), without floats.
@@ -317,7 +332,7 @@ fn push_text(out: &mut Vec<u8>, mut value: &[u8]) {
     while !value.is_empty() {
         // Runs of plain bytes (usually the whole value) are copied at once.
         let run = value.iter().position(|b| !plain(b)).unwrap_or(value.len());
-        out.extend_from_slice(&value[..run]);
+        push_short(out, &value[..run]);
         if let Some(&b) = value.get(run) {
             const HEX: &[u8; 16] = b"0123456789ABCDEF";
             let escaped = [

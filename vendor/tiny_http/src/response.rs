@@ -16,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use httpdate::HttpDate;
 
 use crate::common::{reason_phrase, HTTPVersion};
+use crate::util::extend_short;
 
 /// A response body. Its length is always known, so it goes out with `Content-Length`.
 pub enum Body {
@@ -142,9 +143,9 @@ impl Response {
         // and formatting them cost more instructions than the rest of building the head.
         let headers = &mut self.headers;
         headers.reserve(name.len() + value.len() + 4);
-        headers.extend_from_slice(name);
+        extend_short(headers, name);
         headers.extend_from_slice(b": ");
-        headers.extend_from_slice(value);
+        extend_short(headers, value);
         headers.extend_from_slice(b"\r\n");
     }
 
@@ -289,7 +290,7 @@ pub(crate) fn write_head(
     out.extend_from_slice(&[b'0' + version.0 % 10, b'.', b'0' + version.1 % 10, b' ']);
     push_decimal(out, u64::from(status));
     out.push(b' ');
-    out.extend_from_slice(reason_phrase(status).as_bytes());
+    extend_short(out, reason_phrase(status).as_bytes());
     out.extend_from_slice(b"\r\n");
     push_date(out);
     // Checked line by line as they were added.
@@ -299,11 +300,11 @@ pub(crate) fn write_head(
         push_decimal(out, len);
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(match persistence {
-        Persistence::Default => b"\r\n",
-        Persistence::Close => b"Connection: close\r\n\r\n",
-        Persistence::KeepAlive => b"Connection: keep-alive\r\n\r\n",
-    });
+    match persistence {
+        Persistence::Default => out.extend_from_slice(b"\r\n"),
+        Persistence::Close => out.extend_from_slice(b"Connection: close\r\n\r\n"),
+        Persistence::KeepAlive => out.extend_from_slice(b"Connection: keep-alive\r\n\r\n"),
+    }
 }
 
 /// Appends `n` in decimal.
@@ -318,7 +319,7 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
             break;
         }
     }
-    out.extend_from_slice(&digits[at..]);
+    extend_short(out, &digits[at..]);
 }
 
 /// The bytes of a header name (RFC 9110 `tchar`): a table, since every byte of every line is

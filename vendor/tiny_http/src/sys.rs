@@ -200,18 +200,27 @@ impl Epoll {
         self.ctl(libc::EPOLL_CTL_MOD, fd, interest.events(), token)
     }
 
-    /// Takes one ready event, waiting up to `timeout` (`None`: forever). Returns its token,
-    /// or `None` if the time ran out or a signal interrupted the wait.
-    pub(crate) fn wait(&self, timeout: Option<Duration>) -> io::Result<Option<u64>> {
-        let mut event = libc::epoll_event { events: 0, u64: 0 };
-        // SAFETY: `event` is a valid, exclusive buffer for one epoll_event; `self.epfd` is
+    /// Takes up to `tokens.len()` ready events, waiting up to `timeout` (`None`: forever) for
+    /// the first. Fills `tokens` with their tokens and returns how many; 0 if the time ran
+    /// out or a signal interrupted the wait.
+    pub(crate) fn wait(&self, tokens: &mut [u64], timeout: Option<Duration>) -> io::Result<usize> {
+        const MAX: usize = 32;
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX];
+        let max = tokens.len().min(MAX);
+        // SAFETY: `events` is a valid, exclusive buffer for `max` epoll_events; `self.epfd` is
         // open while `self` lives.
-        let n = unsafe { libc::epoll_wait(self.epfd, &mut event, 1, millis(timeout)) };
-        match n {
-            1 => Ok(Some(event.u64)),
-            0 => Ok(None),
-            _ => match io::Error::last_os_error() {
-                e if e.kind() == io::ErrorKind::Interrupted => Ok(None),
+        let n = unsafe {
+            libc::epoll_wait(self.epfd, events.as_mut_ptr(), max as i32, millis(timeout))
+        };
+        match usize::try_from(n) {
+            Ok(n) => {
+                for (token, event) in tokens.iter_mut().zip(&events[..n]) {
+                    *token = event.u64;
+                }
+                Ok(n)
+            }
+            Err(_) => match io::Error::last_os_error() {
+                e if e.kind() == io::ErrorKind::Interrupted => Ok(0),
                 e => Err(e),
             },
         }

@@ -187,6 +187,22 @@ impl WriteBuf {
     }
 }
 
+/// Appends `bytes` to `out`. Short slices are copied byte by byte right here, not by
+/// musl's `memcpy`, whose `rep movs` costs some 50 cycles however few bytes it moves; a
+/// request's head and log line are built from a few dozen short pieces (perf: `memcpy` was a
+/// tenth of the server's CPU time on 1 KiB requests).
+#[inline]
+pub(crate) fn extend_short(out: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.len() > 32 {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.reserve(bytes.len());
+    for &b in bytes {
+        out.push(b);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

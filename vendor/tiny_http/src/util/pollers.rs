@@ -56,14 +56,23 @@ pub(crate) struct Pollers {
     none_runnable: (Mutex<()>, Condvar),
 }
 
+/// Ready events a poller takes from the epoll set at once. It then serves up to this many
+/// connections before asking the kernel again: under load, one `epoll_wait` for several
+/// requests instead of one each. Small, so that one thread doesn't sit on ready connections
+/// another idle thread could serve.
+const BATCH: usize = 8;
+
 thread_local! {
     /// On a poller thread serving a connection that hasn't made it wait yet: the server, for
     /// [`will_block`] to find (and take: it counts the thread out only once per connection).
     static SERVING: RefCell<Option<Arc<Core>>> = const { RefCell::new(None) };
+    /// Tokens of events this poller took from the set and hasn't served yet, the next last.
+    static TAKEN: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Called before any wait for a client: if this thread is a poller, it stops counting as
-/// runnable, and another thread is woken or started to take its place.
+/// runnable, another thread is woken or started to take its place, and the events it had
+/// taken go back to the set for others.
 pub(crate) fn will_block() {
     if let Some(core) = SERVING.with(|serving| serving.borrow_mut().take()) {
         let pollers = &core.pollers;
@@ -74,6 +83,7 @@ pub(crate) fn will_block() {
             // new ones meanwhile (`promote` wakes it).
             let _ = pollers.promote(&core);
         }
+        pollers.give_back(&core);
     }
 }
 
@@ -221,6 +231,49 @@ impl Pollers {
         }
     }
 
+    /// The next event this thread took: one taken before, or the first of a new batch
+    /// (waiting up to the wait limit). `Ok(None)`: nothing came.
+    fn next_event(&self, core: &Core) -> io::Result<Option<u64>> {
+        if let Some(token) = TAKEN.with(|taken| taken.borrow_mut().pop()) {
+            return Ok(Some(token));
+        }
+        let mut tokens = [0u64; BATCH];
+        let n = self.epoll.wait(&mut tokens, Some(self.wait_limit(core)))?;
+        if n > 1 {
+            TAKEN.with(|taken| taken.borrow_mut().extend(tokens[1..n].iter().rev()));
+        }
+        Ok((n > 0).then_some(tokens[0]))
+    }
+
+    /// Puts the events this thread took and won't serve back into the set (one-shot
+    /// registrations are off until re-armed), where another thread takes them at once: for a
+    /// thread about to wait on a client, or leaving.
+    fn give_back(&self, core: &Core) {
+        let taken = TAKEN.with(|taken| std::mem::take(&mut *taken.borrow_mut()));
+        for token in taken {
+            match token {
+                // Level-triggered: still ready for the others.
+                WAKE_TOKEN => {}
+                LISTEN_TOKEN => self.rearm_listener(core, None),
+                token => {
+                    let Some(client) = core.registry.get(token) else {
+                        continue;
+                    };
+                    let interest = match client.phase().0 {
+                        client::Phase::Idle => Interest::Read,
+                        client::Phase::WaitingToWrite => Interest::Write,
+                        // Closed meanwhile: nothing to wait for.
+                        _ => continue,
+                    };
+                    if let Err(err) = self.register(&client, interest) {
+                        core.settings
+                            .warn(Warning::Internal(format!("epoll: {err}")));
+                    }
+                }
+            }
+        }
+    }
+
     /// Makes every poller leave: call once the server is closing and no connection is left.
     pub(crate) fn stop(&self) {
         self.epoll.wake_all();
@@ -270,13 +323,15 @@ fn run(core: Arc<Core>) {
     let pollers = &core.pollers;
     loop {
         if core.is_closing() && core.registry.len() == 0 {
+            pollers.give_back(&core);
             pollers.runnable.fetch_sub(1, Ordering::SeqCst);
             return;
         }
         if pollers.leave_if_surplus() {
+            pollers.give_back(&core);
             return;
         }
-        let token = match pollers.epoll.wait(Some(pollers.wait_limit(&core))) {
+        let token = match pollers.next_event(&core) {
             Ok(Some(WAKE_TOKEN)) => continue,
             Ok(Some(LISTEN_TOKEN)) => {
                 accept_and_serve(&core);
@@ -292,6 +347,7 @@ fn run(core: Arc<Core>) {
                 // EBADF, EFAULT, EINVAL: not something waiting would cure.
                 core.settings
                     .warn(Warning::Internal(format!("epoll_wait: {err}")));
+                pollers.give_back(&core);
                 pollers.runnable.fetch_sub(1, Ordering::SeqCst);
                 return;
             }
