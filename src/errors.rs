@@ -1,7 +1,7 @@
 //! The bodies of error answers: a small page in the listing's style for browsers, one line of
 //! plain text for everything else. Neither ever names a path.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tiny_http::{reason_phrase, Body};
 
@@ -10,40 +10,32 @@ use crate::page;
 /// The statuses the site answers with on its own: their bodies are made once, at start-up.
 const COMMON: [u16; 8] = [400, 403, 404, 405, 412, 416, 500, 503];
 
-/// The bodies of the common errors, made once and shared: a 404's page is 3.4 KB of HTML,
-/// which cost more to build than the rest of answering the request.
+/// The bodies of the common errors, each made the first time it is needed and then shared:
+/// a 404's page is 3.4 KB of HTML, which cost more to build than the rest of answering the
+/// request.
+#[derive(Default)]
 pub struct Bodies {
-    html: [Arc<[u8]>; COMMON.len()],
-    plain: [Arc<[u8]>; COMMON.len()],
+    html: [OnceLock<Arc<[u8]>>; COMMON.len()],
+    plain: [OnceLock<Arc<[u8]>>; COMMON.len()],
 }
 
 impl Bodies {
-    /// Makes them.
+    /// None made yet.
     pub fn new() -> Bodies {
-        Bodies {
-            html: COMMON.map(|status| Arc::from(html(status).into_bytes())),
-            plain: COMMON.map(|status| Arc::from(plain(status).into_bytes())),
-        }
+        Bodies::default()
     }
 
     /// The body of an error with `status`: the HTML page, or the line of text.
     pub fn body(&self, status: u16, as_html: bool) -> Body {
+        let make = || match as_html {
+            true => html(status).into_bytes(),
+            false => plain(status).into_bytes(),
+        };
         let Some(i) = COMMON.iter().position(|&s| s == status) else {
-            let made = if as_html { html(status) } else { plain(status) };
-            return Body::Bytes(made.into_bytes());
+            return Body::Bytes(make());
         };
-        let shared = if as_html {
-            &self.html[i]
-        } else {
-            &self.plain[i]
-        };
-        Body::Shared(Arc::clone(shared))
-    }
-}
-
-impl Default for Bodies {
-    fn default() -> Bodies {
-        Bodies::new()
+        let slot = if as_html { &self.html[i] } else { &self.plain[i] };
+        Body::Shared(Arc::clone(slot.get_or_init(|| Arc::from(make()))))
     }
 }
 
