@@ -34,7 +34,11 @@ impl Bodies {
         let Some(i) = COMMON.iter().position(|&s| s == status) else {
             return Body::Bytes(make());
         };
-        let slot = if as_html { &self.html[i] } else { &self.plain[i] };
+        let slot = if as_html {
+            &self.html[i]
+        } else {
+            &self.plain[i]
+        };
         Body::Shared(Arc::clone(slot.get_or_init(|| Arc::from(make()))))
     }
 }

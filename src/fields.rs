@@ -1,16 +1,21 @@
-//! The header fields a request is answered and logged by, found in one pass over its head.
+//! A request as the site sees it: the root it is served from, and the header fields it is
+//! answered and logged by, found in one pass over its head.
 
 use tiny_http::Request;
 
 use crate::conditional::Conditions;
 use crate::encoding::{self, Coding};
+use crate::fs::Root;
 use crate::negotiate;
 
-/// The request and the header fields we act on. A field sent twice counts once, the last
-/// time, except where noted.
+/// The request, its root and the header fields we act on. A field sent twice counts once,
+/// the last time, except where noted.
 pub struct Fields<'a> {
     /// The request itself.
     pub request: &'a Request,
+    /// The root everything this request opens is under: one for the whole request, even if
+    /// the root is swapped meanwhile.
+    pub root: &'a Root,
     /// The preconditions (`If-*`).
     pub conditions: Conditions<'a>,
     /// `Range`.
@@ -37,10 +42,11 @@ pub struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    /// The fields of `request`.
-    pub fn of(request: &'a Request) -> Fields<'a> {
+    /// The fields of `request`, served from `root`.
+    pub fn of(request: &'a Request, root: &'a Root) -> Fields<'a> {
         let mut f = Fields {
             request,
+            root,
             conditions: Conditions::default(),
             range: None,
             accept_encoding: None,

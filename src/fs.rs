@@ -13,6 +13,7 @@ use std::ffi::{CStr, CString, OsStr};
 use std::fs::{self, File, Metadata};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::policy::{Access, Symlinks};
@@ -24,6 +25,8 @@ pub struct Root {
     path: PathBuf,
     dir: File,
     openat2: bool,
+    /// Device and inode of the directory.
+    identity: (u64, u64),
 }
 
 /// An open file or directory under the root, with its metadata.
@@ -75,7 +78,8 @@ impl Root {
     pub fn new(path: &Path) -> io::Result<Root> {
         let path = fs::canonicalize(path)?;
         let dir = File::open(&path)?;
-        if !dir.metadata()?.is_dir() {
+        let meta = dir.metadata()?;
+        if !meta.is_dir() {
             return Err(io::Error::new(
                 io::ErrorKind::NotADirectory,
                 "not a directory",
@@ -89,12 +93,23 @@ impl Root {
                  mounted (mount /proc, or run on Linux 5.6 or later)",
             ));
         }
-        Ok(Root { path, dir, openat2 })
+        let identity = (meta.dev(), meta.ino());
+        Ok(Root {
+            path,
+            dir,
+            openat2,
+            identity,
+        })
     }
 
     /// The root's canonical path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The device and inode of the root directory: what a path names it by.
+    pub fn identity(&self) -> (u64, u64) {
+        self.identity
     }
 
     /// Opens `rel` (a clean relative path, empty for the root) if the policies allow it and

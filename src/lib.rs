@@ -40,6 +40,7 @@ pub mod fs;
 pub mod healthcheck;
 pub mod href;
 pub mod listing;
+pub mod live_root;
 pub mod negotiate;
 pub mod page;
 pub mod policy;

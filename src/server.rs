@@ -13,7 +13,7 @@ use tiny_http::{Server, Settings, Warning};
 
 use crate::access_log::AccessLog;
 use crate::config::Config;
-use crate::fs::Root;
+use crate::live_root::LiveRoot;
 use crate::site::Site;
 use crate::sys::Signals;
 
@@ -165,7 +165,7 @@ pub fn run(
     let signals = Signals::block(&[libc::SIGTERM, libc::SIGINT, libc::SIGCHLD])
         .map_err(StartError::setup("block signals"))?;
 
-    let root = Root::new(&config.root).map_err(|source| StartError {
+    let root = LiveRoot::new(&config.root).map_err(|source| StartError {
         kind: StartErrorKind::Root {
             path: config.root.clone(),
             source,
@@ -188,7 +188,7 @@ pub fn run(
     } else {
         None
     };
-    let root_path = root.path().to_path_buf();
+    let root_path = root.current(Instant::now()).path().to_path_buf();
     let site = Arc::new(Site::new(config, root, log.clone())?);
 
     raise_open_file_limit(config.max_connections);

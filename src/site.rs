@@ -35,6 +35,7 @@ use crate::listing::gate::Gate;
 use crate::listing::html::Page;
 use crate::listing::json::Json;
 use crate::listing::{self, Listing, Sort};
+use crate::live_root::LiveRoot;
 use crate::negotiate;
 use crate::page;
 use crate::policy::Access;
@@ -46,7 +47,7 @@ use crate::target::{self, RequestPath, Target, TargetError};
 
 /// The served tree and how to serve it; shared by all threads.
 pub struct Site {
-    root: Root,
+    root: LiveRoot,
     listing: bool,
     access: Access,
     /// Memory for listings in flight.
@@ -77,8 +78,8 @@ pub struct Site {
     draining: AtomicBool,
     /// The built-in error bodies.
     error_bodies: errors::Bodies,
-    /// Pages that answer error statuses: status and clean path under the root.
-    error_pages: Vec<(u16, Vec<u8>)>,
+    /// Pages that answer error statuses.
+    error_pages: ErrorPages,
     /// The page for browsers asking for a path that doesn't exist (clean, under the root).
     fallback: Option<Vec<u8>>,
 }
@@ -101,48 +102,31 @@ const MAX_WAITING_SCANS: usize = 64;
 impl Site {
     /// The site `config` describes, serving `root`, logging to `log`. Fails if a configured
     /// page (`--error-page`, `--fallback`) isn't a file the policies let it serve.
-    pub fn new(config: &Config, root: Root, log: Option<AccessLog>) -> Result<Site, StartError> {
+    pub fn new(
+        config: &Config,
+        root: LiveRoot,
+        log: Option<AccessLog>,
+    ) -> Result<Site, StartError> {
         let configured = |name: &str| {
             config
                 .headers
                 .iter()
                 .any(|(n, _)| n.eq_ignore_ascii_case(name))
         };
-        let mut common_headers = Vec::new();
-        let mut add = |name: &str, value: &str| {
-            common_headers.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-        };
-        if !configured("X-Content-Type-Options") {
-            add("X-Content-Type-Options", "nosniff");
-        }
-        for (name, value) in &config.headers {
-            add(name, value);
-        }
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let access = Access {
             symlinks: config.symlinks,
             dotfiles: config.dotfiles,
         };
-        let error_pages = config
-            .error_pages
-            .iter()
-            .map(|(code, path)| {
-                let shown = format!("{code}={path}");
-                Ok((*code, page(&root, access, "--error-page", &shown, path)?))
-            })
-            .collect::<Result<_, StartError>>()?;
-        let fallback = config
-            .fallback
-            .as_deref()
-            .map(|path| page(&root, access, "--fallback", path, path))
-            .transpose()?;
+        let started_root = root.current(std::time::Instant::now());
+        let (error_pages, fallback) = configured_pages(config, &started_root, access)?;
         Ok(Site {
             root,
             listing: config.listing,
             access,
             budget: Budget::new(LISTING_BUDGET),
             scans: Gate::new(cpus, MAX_WAITING_SCANS),
-            common_headers,
+            common_headers: common_headers(config),
             own_cache_control: !configured("Cache-Control"),
             cache_rules: config.cache_rules.clone(),
             compress: config.compress,
@@ -179,7 +163,9 @@ impl Site {
             request.respond(response);
             return;
         }
-        let fields = Fields::of(&request);
+        // One root for the whole request (see `live_root`).
+        let root = self.root.current(started);
+        let fields = Fields::of(&request, &root);
         let mut response = self.reply(&request, &fields);
         if response.status() >= 400 {
             self.error_body(&mut response, &fields);
@@ -331,7 +317,7 @@ impl Site {
         if self.access.dotfiles.hides_path(&path.clean) {
             return error(404);
         }
-        let opened = match self.root.open(&path.clean, self.access) {
+        let opened = match fields.root.open(&path.clean, self.access) {
             Ok(opened) => opened,
             Err(OpenError::Missing) if self.fallback.is_some() && fields.html() => {
                 return self.fallback(fields);
@@ -358,7 +344,7 @@ impl Site {
         let Some(rel) = &self.fallback else {
             return error(404);
         };
-        match self.root.open(rel, self.access) {
+        match fields.root.open(rel, self.access) {
             Ok(opened) if opened.meta.is_file() => {
                 self.file(rel, opened, fields, Caching::Fallback)
             }
@@ -378,7 +364,7 @@ impl Site {
         }
         let custom = self.error_pages.iter().find(|(code, _)| *code == status);
         if let Some((_, rel)) = custom {
-            if let Ok(Opened { file, meta }) = self.root.open(rel, self.access) {
+            if let Ok(Opened { file, meta }) = fields.root.open(rel, self.access) {
                 if meta.is_file() {
                     let name = rel.rsplit(|&b| b == b'/').next().unwrap_or(b"");
                     response.add_header("Content-Type", &representation::content_type(name, &file));
@@ -440,7 +426,7 @@ impl Site {
             index.push(b'/');
         }
         index.extend_from_slice(b"index.html");
-        if let Ok(opened) = self.root.open(&index, self.access) {
+        if let Ok(opened) = fields.root.open(&index, self.access) {
             if opened.meta.is_file() {
                 return self.file(&index, opened, fields, Caching::Path(path));
             }
@@ -478,7 +464,7 @@ impl Site {
             Err(failed) => return failed,
         };
         let sort = Sort::from_query(path.query);
-        let listing = match self.read_listing(&dir, path.clean.is_empty(), sort, fields.request) {
+        let listing = match self.read_listing(&dir, path.clean.is_empty(), sort, fields) {
             Ok(listing) => listing,
             Err(refused) => return refused,
         };
@@ -509,9 +495,10 @@ impl Site {
         dir: &Opened,
         at_root: bool,
         sort: Sort,
-        request: &Request,
+        fields: &Fields<'_>,
     ) -> Result<Listing, Response> {
-        let reader = dir::Reader::new(&self.root, &dir.file, at_root, self.access);
+        let request = fields.request;
+        let reader = dir::Reader::new(fields.root, &dir.file, at_root, self.access);
         let mut slot = None;
         let mut refused = false;
         let read = Listing::read(&reader, sort, listing::MAX_ENTRIES, |entries| {
@@ -548,7 +535,9 @@ impl Site {
         let name = rel.rsplit(|&b| b == b'/').next().unwrap_or(b"");
         let content_type = representation::content_type(name, &opened.file);
         let (opened, mut coding) = match fields.accept_encoding {
-            Some(accept) => self.sidecar(rel, accept).unwrap_or((opened, None)),
+            Some(accept) => self
+                .sidecar(fields.root, rel, accept)
+                .unwrap_or((opened, None)),
             None => (opened, None),
         };
         let Opened { file, meta } = opened;
@@ -686,13 +675,13 @@ impl Site {
 
     /// The best precompressed sidecar of `rel` that `accept` allows and the policy lets us
     /// open, if any.
-    fn sidecar(&self, rel: &[u8], accept: &str) -> Option<(Opened, Option<Coding>)> {
+    fn sidecar(&self, root: &Root, rel: &[u8], accept: &str) -> Option<(Opened, Option<Coding>)> {
         let mut name = Vec::with_capacity(rel.len() + 4);
         for coding in encoding::acceptable(accept) {
             name.clear();
             name.extend_from_slice(rel);
             name.extend_from_slice(coding.suffix());
-            if let Ok(opened) = self.root.open(&name, self.access) {
+            if let Ok(opened) = root.open(&name, self.access) {
                 if opened.meta.is_file() {
                     return Some((opened, Some(coding)));
                 }
@@ -750,6 +739,51 @@ fn url_path(path: &RequestPath<'_>) -> Vec<u8> {
         url.push(b'/');
     }
     url
+}
+
+/// `X-Content-Type-Options: nosniff` (unless configured) and the configured headers, as
+/// header lines.
+fn common_headers(config: &Config) -> Vec<u8> {
+    let mut lines = Vec::new();
+    let mut add = |name: &str, value: &str| {
+        lines.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    };
+    let nosniff = config
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("X-Content-Type-Options"));
+    if !nosniff {
+        add("X-Content-Type-Options", "nosniff");
+    }
+    for (name, value) in &config.headers {
+        add(name, value);
+    }
+    lines
+}
+
+/// Error statuses and the clean paths under the root of the pages that answer them.
+type ErrorPages = Vec<(u16, Vec<u8>)>;
+
+/// The configured error pages and fallback, checked against `root`.
+fn configured_pages(
+    config: &Config,
+    root: &Root,
+    access: Access,
+) -> Result<(ErrorPages, Option<Vec<u8>>), StartError> {
+    let error_pages = config
+        .error_pages
+        .iter()
+        .map(|(code, path)| {
+            let shown = format!("{code}={path}");
+            Ok((*code, page(root, access, "--error-page", &shown, path)?))
+        })
+        .collect::<Result<_, StartError>>()?;
+    let fallback = config
+        .fallback
+        .as_deref()
+        .map(|path| page(root, access, "--fallback", path, path))
+        .transpose()?;
+    Ok((error_pages, fallback))
 }
 
 /// A configured page's path under the root, checked at start-up: it must be a file the
