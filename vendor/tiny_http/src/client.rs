@@ -180,7 +180,7 @@ impl Client {
     }
 
     /// Stamps the start of a phase the registry looks at the age of.
-    fn stamp(&self) {
+    pub(crate) fn stamp(&self) {
         self.since.store(self.core.millis(), Ordering::Relaxed);
     }
 

@@ -240,6 +240,15 @@ impl Pollers {
         let mut tokens = [0u64; BATCH];
         let n = self.epoll.wait(&mut tokens, Some(self.wait_limit(core)))?;
         if n > 1 {
+            // A connection taken here already has its request: stamped, so that at the cap
+            // it isn't the "idle the longest" one closed to make room.
+            for &token in &tokens[1..n] {
+                if let Some(client) = core.registry.get(token) {
+                    if client.phase().0 == client::Phase::Idle {
+                        client.stamp();
+                    }
+                }
+            }
             TAKEN.with(|taken| taken.borrow_mut().extend(tokens[1..n].iter().rev()));
         }
         Ok((n > 0).then_some(tokens[0]))
@@ -259,15 +268,21 @@ impl Pollers {
                     let Some(client) = core.registry.get(token) else {
                         continue;
                     };
-                    let interest = match client.phase().0 {
-                        client::Phase::Idle => Interest::Read,
-                        client::Phase::WaitingToWrite => Interest::Write,
+                    let (phase, interest) = match client.phase().0 {
+                        client::Phase::Idle => (client::Phase::Idle, Interest::Read),
+                        client::Phase::WaitingToWrite => {
+                            (client::Phase::WaitingToWrite, Interest::Write)
+                        }
                         // Closed meanwhile: nothing to wait for.
                         _ => continue,
                     };
                     if let Err(err) = self.register(&client, interest) {
                         core.settings
                             .warn(Warning::Internal(format!("epoll: {err}")));
+                        // Out of the set for good: closed, not left to hang.
+                        if client.close_if(phase) {
+                            core.registry.remove(&client);
+                        }
                     }
                 }
             }
