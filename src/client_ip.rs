@@ -7,7 +7,7 @@
 //! entry not in a trusted range is the client. Entries further left were written by that
 //! client and are never believed.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 
 /// An address range: `10.0.0.0/8`, `fd00::/8`, or one address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,34 +128,36 @@ impl Proxies {
     }
 }
 
-/// An address as proxies write it: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`,
-/// `[2001:db8::1]:4711`; `None` for anything else.
+/// An address as proxies write it, the whole entry and nothing else: `192.0.2.1`,
+/// `192.0.2.1:4711`, `2001:db8::1`, `[2001:db8::1]`, `[2001:db8::1]:4711`, any of them in
+/// quotes; `None` for anything else (`unknown`, an obfuscated name, a half-quoted value).
 fn node(text: &str) -> Option<IpAddr> {
-    let text = text.trim().trim_matches('"');
-    if let Ok(ip) = text.parse() {
+    let text = text.trim();
+    let text = match text.strip_prefix('"') {
+        Some(rest) => rest.strip_suffix('"')?,
+        None => text,
+    };
+    if let Ok(ip) = text.parse::<IpAddr>() {
         return Some(ip);
     }
     if let Some(rest) = text.strip_prefix('[') {
-        return rest.split(']').next()?.parse().ok();
+        let (ip, port) = rest.split_once(']')?;
+        return (port.is_empty() || is_port(port.strip_prefix(':')?)).then(|| ip.parse().ok())?;
     }
-    text.parse::<SocketAddr>().ok().map(|a| a.ip()).or_else(|| {
-        text.split(':')
-            .next()?
-            .parse::<Ipv4Addr>()
-            .ok()
-            .map(Into::into)
-    })
+    let (ip, port) = text.split_once(':')?;
+    is_port(port).then(|| ip.parse::<Ipv4Addr>().ok().map(IpAddr::V4))?
 }
 
-/// The comma-separated elements of a `Forwarded` value, commas inside quotes kept.
+/// Whether `text` is a port number: digits only.
+fn is_port(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The elements of a `Forwarded` value. Split on every comma: an address never holds one,
+/// and honouring quotes would let a client's unclosed quote swallow the entry its proxy
+/// appends after it.
 fn elements(value: &str) -> impl Iterator<Item = &str> {
-    let mut quoted = false;
-    value.split(move |c| {
-        if c == '"' {
-            quoted = !quoted;
-        }
-        c == ',' && !quoted
-    })
+    value.split(',')
 }
 
 /// The `for=` parameter of one `Forwarded` element.
@@ -271,11 +273,41 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_elements_keep_quoted_commas() {
-        let all: Vec<&str> = elements(r#"for="a,b";by=x, for=c"#).collect();
-        assert_eq!(all, [r#"for="a,b";by=x"#, " for=c"]);
+    fn nodes_are_whole_addresses_only() {
         assert_eq!(for_param("proto=http; For=192.0.2.1"), Some("192.0.2.1"));
-        assert_eq!(node("\"192.0.2.1:80\""), Some(ip("192.0.2.1")));
-        assert_eq!(node("_hidden"), None);
+        for (text, expected) in [
+            ("192.0.2.1", Some("192.0.2.1")),
+            ("\"192.0.2.1:80\"", Some("192.0.2.1")),
+            ("2001:db8::1", Some("2001:db8::1")),
+            ("\"[2001:db8::1]:4711\"", Some("2001:db8::1")),
+            ("[2001:db8::1]", Some("2001:db8::1")),
+            ("_hidden", None),
+            ("unknown", None),
+            ("\"1.2.3.4", None),
+            ("\"1.2.3.4:", None),
+            ("1.2.3.4:x", None),
+            ("[1.2.3.4", None),
+            ("[2001:db8::1]x", None),
+            ("1.2.3.4 5.6.7.8", None),
+        ] {
+            assert_eq!(node(text), expected.map(ip), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_unclosed_quote_swallows_nothing() {
+        let p = proxies(&["10.0.0.0/8"]);
+        // The proxy appended its entry to the client's line, after an unclosed quote.
+        for forged in [
+            r#"for=1.2.3.4;x=", for=203.0.113.7"#,
+            r#"for="1.2.3.4:, for=203.0.113.7"#,
+            r#"for="[1.2.3.4], for=203.0.113.7"#,
+        ] {
+            assert_eq!(
+                client(&p, "10.0.0.2", &[], &[forged]),
+                ip("203.0.113.7"),
+                "{forged}"
+            );
+        }
     }
 }
