@@ -55,12 +55,13 @@ thread_local! {
 }
 
 /// `data` as a gzip member: a fixed 10-byte header (no name, no time, so the same input gives
-/// the same bytes, as a strong ETag requires), deflate, the CRC-32 and the length.
-pub fn gzip(data: &[u8]) -> Vec<u8> {
+/// the same bytes, as a strong ETag requires), deflate, the CRC-32 and the length. `None`
+/// only if the compressor refuses (a misuse of its API, never the data).
+pub fn gzip(data: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(data.len() / 3 + 64);
     // ID1 ID2, CM = deflate, FLG = 0, MTIME = 0, XFL = 0, OS = 255 (unknown).
     out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
-    DEFLATE.with(|state| {
+    let deflated = DEFLATE.with(|state| {
         let mut state = state.borrow_mut();
         let deflate = state.get_or_insert_with(|| Compress::new(Compression::new(LEVEL), false));
         deflate.reset();
@@ -68,21 +69,20 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
             let consumed = deflate.total_in() as usize;
             out.reserve(4096.max(out.capacity() / 2));
             match deflate.compress_vec(&data[consumed..], &mut out, FlushCompress::Finish) {
-                Ok(Status::StreamEnd) => break,
+                Ok(Status::StreamEnd) => return true,
                 Ok(_) => {}
-                // Only a misuse of the API could fail: compress nothing rather than panic.
-                Err(_) => {
-                    out.clear();
-                    return;
-                }
+                Err(_) => return false,
             }
         }
     });
+    if !deflated {
+        return None;
+    }
     let mut crc = Crc::new();
     crc.update(data);
     out.extend_from_slice(&crc.sum().to_le_bytes());
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
+    Some(out)
 }
 
 /// Reads `file` (as `meta` describes it) and compresses it; `None` if it changed while being
@@ -103,7 +103,7 @@ pub fn gzip_file(file: &File, meta: &Metadata) -> Option<Vec<u8>> {
     if Key::of(&after) != Key::of(meta) {
         return None;
     }
-    Some(gzip(&data))
+    gzip(&data)
 }
 
 /// What identifies a file's content: what its ETag is made of.
@@ -178,11 +178,14 @@ impl Cache {
 
     /// The compressed body of the file with `key`: from the cache, from the request already
     /// compressing it, or made now by `compress` and kept. `None` if `compress` gives none.
+    /// `will_wait` is called once before waiting for another request's compression.
     pub fn get_or_insert(
         &self,
         key: Key,
+        will_wait: impl FnOnce(),
         compress: impl FnOnce() -> Option<Vec<u8>>,
     ) -> Option<Arc<[u8]>> {
+        let mut will_wait = Some(will_wait);
         if self.budget == 0 {
             return compress().map(Arc::from);
         }
@@ -196,6 +199,12 @@ impl Cache {
                     return Some(Arc::clone(body));
                 }
                 Some(Slot::Pending) => {
+                    if let Some(will_wait) = will_wait.take() {
+                        drop(state);
+                        will_wait();
+                        state = self.lock();
+                        continue;
+                    }
                     state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
                 }
                 None => break,
@@ -203,7 +212,11 @@ impl Cache {
         }
         state.entries.insert(key, Slot::Pending);
         drop(state);
+        // However compressing ends (a panic included), the slot is freed and the waiters
+        // woken: a slot left pending would make every later request for the file wait.
+        let pending = Pending { cache: self, key };
         let body = compress().map(Arc::<[u8]>::from);
+        std::mem::forget(pending);
         let mut state = self.lock();
         state.entries.remove(&key);
         if let Some(body) = &body {
@@ -233,6 +246,19 @@ impl Cache {
     /// Bytes kept now.
     pub fn used(&self) -> usize {
         self.lock().used
+    }
+}
+
+/// Frees a pending slot if compressing it panicked.
+struct Pending<'a> {
+    cache: &'a Cache,
+    key: Key,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        self.cache.lock().entries.remove(&self.key);
+        self.cache.ready.notify_all();
     }
 }
 
@@ -273,11 +299,11 @@ mod tests {
         let text: Vec<u8> = (0..20_000)
             .flat_map(|i| format!("line {i}\n").into_bytes())
             .collect();
-        let packed = gzip(&text);
+        let packed = gzip(&text).unwrap();
         assert!(packed.len() < text.len() / 3);
         assert_eq!(gunzip(&packed), text);
-        assert_eq!(gzip(&text), packed, "the same bytes every time");
-        assert_eq!(gunzip(&gzip(b"")), b"");
+        assert_eq!(gzip(&text).unwrap(), packed, "the same bytes every time");
+        assert_eq!(gunzip(&gzip(b"").unwrap()), b"");
     }
 
     #[test]
@@ -317,29 +343,49 @@ mod tests {
     fn the_cache_keeps_recent_entries_within_its_budget() {
         let cache = Cache::new(3 * (1000 + ENTRY_OVERHEAD));
         for ino in 0..3 {
-            cache.get_or_insert(key(ino), || Some(vec![0; 1000]));
+            cache.get_or_insert(key(ino), || (), || Some(vec![0; 1000]));
         }
         // Use 0 and 2 again; adding a fourth evicts 1, the least recently used.
         let calls = std::cell::Cell::new(0);
         for ino in [0, 2] {
-            cache.get_or_insert(key(ino), || {
-                calls.set(calls.get() + 1);
-                Some(vec![0; 1000])
-            });
+            cache.get_or_insert(
+                key(ino),
+                || (),
+                || {
+                    calls.set(calls.get() + 1);
+                    Some(vec![0; 1000])
+                },
+            );
         }
         assert_eq!(calls.get(), 0, "served from the cache");
-        cache.get_or_insert(key(3), || Some(vec![0; 1000]));
+        cache.get_or_insert(key(3), || (), || Some(vec![0; 1000]));
         assert_eq!(cache.used(), 3 * (1000 + ENTRY_OVERHEAD));
-        cache.get_or_insert(key(1), || {
-            calls.set(calls.get() + 1);
-            Some(vec![0; 1000])
-        });
+        cache.get_or_insert(
+            key(1),
+            || (),
+            || {
+                calls.set(calls.get() + 1);
+                Some(vec![0; 1000])
+            },
+        );
         assert_eq!(calls.get(), 1, "1 had been evicted");
         // Too large to keep: made, not kept.
         assert!(cache
-            .get_or_insert(key(9), || Some(vec![0; 10_000]))
+            .get_or_insert(key(9), || (), || Some(vec![0; 10_000]))
             .is_some());
         assert_eq!(cache.used(), 3 * (1000 + ENTRY_OVERHEAD));
+    }
+
+    #[test]
+    fn a_compression_that_panics_frees_its_slot() {
+        let cache = Cache::new(1 << 20);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cache.get_or_insert(key(5), || (), || panic!("compressing failed"))
+        }));
+        assert!(panicked.is_err());
+        // Not left pending: the next request compresses (instead of waiting for ever).
+        let body = cache.get_or_insert(key(5), || (), || Some(vec![2; 10]));
+        assert_eq!(body.unwrap().len(), 10);
     }
 
     #[test]
@@ -357,11 +403,15 @@ mod tests {
                 let (cache, compressions) = (Arc::clone(&cache), Arc::clone(&compressions));
                 let release = Arc::clone(&release);
                 std::thread::spawn(move || {
-                    cache.get_or_insert(key(7), || {
-                        compressions.fetch_add(1, Ordering::SeqCst);
-                        let _ = release.lock().unwrap().recv();
-                        Some(vec![1; 100])
-                    })
+                    cache.get_or_insert(
+                        key(7),
+                        || (),
+                        || {
+                            compressions.fetch_add(1, Ordering::SeqCst);
+                            let _ = release.lock().unwrap().recv();
+                            Some(vec![1; 100])
+                        },
+                    )
                 })
             })
             .collect();

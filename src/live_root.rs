@@ -13,7 +13,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use crate::fs::Root;
@@ -28,6 +28,9 @@ pub struct LiveRoot {
     started: Instant,
     /// When the configured path is next looked at, in milliseconds since `started`.
     next_check: AtomicU64,
+    /// Held while looking: a slow look must not be overtaken by the next one, which could
+    /// then be undone by the older answer.
+    following: Mutex<()>,
 }
 
 impl LiveRoot {
@@ -38,6 +41,7 @@ impl LiveRoot {
             current: RwLock::new(Arc::new(Root::new(configured)?)),
             started: Instant::now(),
             next_check: AtomicU64::new(CHECK_EVERY_MS),
+            following: Mutex::new(()),
         })
     }
 
@@ -64,6 +68,10 @@ impl LiveRoot {
     /// Opens what the configured path names now, if it is another directory than the one
     /// served. Halfway through a swap, or if the new tree can't be opened, the old one stays.
     fn follow(&self) {
+        // Another request is looking already: this one is served from the current root.
+        let Ok(_following) = self.following.try_lock() else {
+            return;
+        };
         let Ok(meta) = std::fs::metadata(&self.configured) else {
             return;
         };

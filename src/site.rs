@@ -10,6 +10,7 @@
 //! 6. a file: redirect to drop a trailing `/`, else the file, or its precompressed sidecar,
 //!    through the preconditions ([`crate::conditional`]) and ranges ([`crate::range`]).
 
+use std::fs::{File, Metadata};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -534,7 +535,7 @@ impl Site {
     ) -> Response {
         let name = rel.rsplit(|&b| b == b'/').next().unwrap_or(b"");
         let content_type = representation::content_type(name, &opened.file);
-        let (opened, mut coding) = match fields.accept_encoding {
+        let (opened, coding) = match fields.accept_encoding {
             Some(accept) => self
                 .sidecar(fields.root, rel, accept)
                 .unwrap_or((opened, None)),
@@ -542,12 +543,11 @@ impl Site {
         };
         let Opened { file, meta } = opened;
         // No sidecar fits, but the client takes gzip: compressed here.
-        let gzipped = match coding {
-            None => self.gzip(&content_type, &file, &meta, fields),
-            Some(_) => None,
-        };
-        if gzipped.is_some() {
-            coding = Some(Coding::Gzip);
+        if coding.is_none() && self.gzip_worth(&content_type, &meta, fields) {
+            if let Some(response) = self.gzipped(&content_type, &file, &meta, fields, caching) {
+                return response;
+            }
+            // It changed while being read, or can't be compressed now: sent as it is.
         }
         let etag = Etag::of(&meta, coding);
         let validators = Validators {
@@ -562,12 +562,6 @@ impl Site {
         };
         if let Some(coding) = coding {
             response.add_header("Content-Encoding", coding.token());
-        }
-        if let Some(body) = gzipped {
-            // No Accept-Ranges: ranges are served from the file itself, not this body.
-            response.add_header("Content-Type", &content_type);
-            response.set_body(Body::Shared(body));
-            return response;
         }
         response.add_header("Accept-Ranges", "bytes");
         let size = meta.len();
@@ -594,30 +588,58 @@ impl Site {
         }
     }
 
-    /// The file, gzipped, if it is worth it and the client takes it: a compressible type,
-    /// at least 1 KiB and small enough to cache, no `Range` (ranges are of the file itself).
-    fn gzip(
-        &self,
-        content_type: &str,
-        file: &std::fs::File,
-        meta: &std::fs::Metadata,
-        fields: &Fields<'_>,
-    ) -> Option<std::sync::Arc<[u8]>> {
-        let size = meta.len();
-        let worth = self.compress
+    /// Whether the file is worth gzipping for this client: it takes gzip, the type is
+    /// compressible, the file is at least 1 KiB and small enough to keep compressed, and no
+    /// `Range` is asked for (ranges are of the file itself).
+    fn gzip_worth(&self, content_type: &str, meta: &Metadata, fields: &Fields<'_>) -> bool {
+        self.compress
             && fields.range.is_none()
             && fields.accepts_gzip()
             && compress::is_compressible(content_type)
-            && (compress::MIN_SIZE..=self.compression.max_file_size()).contains(&size);
-        if !worth {
-            return None;
-        }
-        self.compression.get_or_insert(compress::Key::of(meta), || {
-            if size > LARGE_COMPRESSION {
+            && (compress::MIN_SIZE..=self.compression.max_file_size()).contains(&meta.len())
+    }
+
+    /// The gzipped response for the file: the preconditions are checked first, against the
+    /// gzip ETag (which needs no compressed bytes), so a `304` compresses nothing. `None` if
+    /// it can't be compressed now (changed while read, or too much compressing going on).
+    fn gzipped(
+        &self,
+        content_type: &str,
+        file: &File,
+        meta: &Metadata,
+        fields: &Fields<'_>,
+        caching: Caching<'_>,
+    ) -> Option<Response> {
+        let etag = Etag::of(meta, Some(Coding::Gzip));
+        let validators = Validators {
+            etag: etag.as_str(),
+            last_modified: meta.modified().ok().and_then(conditional::last_modified),
+        };
+        let cache_control = self.cache_control(caching, content_type);
+        let mut response = match self.validated(fields, validators, cache_control, caching.vary()) {
+            Ok(response) if response.status() == 304 => return Some(response),
+            Ok(response) => response,
+            Err(failed) => return Some(failed),
+        };
+        let size = meta.len();
+        let body = self.compression.get_or_insert(
+            compress::Key::of(meta),
+            || fields.request.will_block(),
+            || {
+                if size <= LARGE_COMPRESSION {
+                    return compress::gzip_file(file, meta);
+                }
+                // Like reading a large directory: slow work, in one of a few slots.
                 fields.request.will_block();
-            }
-            compress::gzip_file(file, meta)
-        })
+                let _slot = self.scans.enter()?;
+                compress::gzip_file(file, meta)
+            },
+        )?;
+        response.add_header("Content-Encoding", "gzip");
+        // No Accept-Ranges: ranges are served from the file itself, not this body.
+        response.add_header("Content-Type", content_type);
+        response.set_body(Body::Shared(body));
+        Some(response)
     }
 
     /// The body of a file response: whole, one range, several, or none (416).

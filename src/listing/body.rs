@@ -91,11 +91,15 @@ pub fn respond_with<R: Render>(
             page.row(i, &mut out);
         }
         page.tail(&mut out);
-        let body = if gzip && out.len() as u64 >= crate::compress::MIN_SIZE {
-            response.add_header("Content-Encoding", "gzip");
-            crate::compress::gzip(out.as_bytes())
-        } else {
-            out.into_bytes()
+        let gzipped = (gzip && out.len() as u64 >= crate::compress::MIN_SIZE)
+            .then(|| crate::compress::gzip(out.as_bytes()))
+            .flatten();
+        let body = match gzipped {
+            Some(gzipped) => {
+                response.add_header("Content-Encoding", "gzip");
+                gzipped
+            }
+            None => out.into_bytes(),
         };
         let charge = budget.charge(body.capacity())?;
         response.set_body(Body::Bytes(body));
