@@ -191,3 +191,59 @@ fn port_and_root_from_the_environment() {
     );
     assert_eq!(server.get("/e.txt", &[]).body, b"from env");
 }
+
+/// The README's option table: (flag as `--name VALUE`, environment variable) per row.
+fn readme_options() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let table = readme
+        .split("| flag | environment variable | default |")
+        .nth(1)
+        .expect("the README's option table");
+    table
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let flag = cells[0].trim_start_matches("| ").replace("\\|", "|");
+            // `-p`, `--port PORT` (repeatable): the long flag and its value.
+            let long = flag.split('`').find(|part| part.starts_with("--"))?;
+            let env = cells[1].split('`').nth(1).unwrap_or("").to_string();
+            Some((long.to_string(), env))
+        })
+        .collect()
+}
+
+/// The same from `--help`: each option's `--name VALUE` and its `[env: …]`.
+fn help_options() -> Vec<(String, String)> {
+    let out = run(&["--help"], &[]);
+    let help = String::from_utf8(out.stdout).unwrap();
+    let mut options = Vec::new();
+    let mut flag: Option<String> = None;
+    for line in help.lines() {
+        // An option's line starts at column 2 (`-p, --port PORT`) or 6 (`--header …`); its
+        // text, and the lines it wraps onto, at column 28.
+        let indent = line.len() - line.trim_start().len();
+        if matches!(indent, 2 | 6) && line.trim_start().starts_with('-') {
+            let head = line.trim_start().split("  ").next().unwrap_or("");
+            let long = head.split(", ").last().unwrap_or("").to_string();
+            flag = long.starts_with("--").then_some(long);
+        }
+        if let (Some(env), Some(f)) = (line.split("[env: ").nth(1), &flag) {
+            options.push((f.clone(), env.trim_end_matches(']').to_string()));
+            flag = None;
+        }
+    }
+    options
+}
+
+#[test]
+fn the_readme_option_table_matches_help() {
+    let mut readme = readme_options();
+    let mut help = help_options();
+    readme.sort();
+    help.sort();
+    assert!(help.len() > 20, "{help:?}");
+    assert_eq!(readme, help, "README.md's option table and --help differ");
+}

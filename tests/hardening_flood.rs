@@ -332,8 +332,8 @@ fn a_burst_of_connects_at_the_cap_does_not_grow_threads_past_it() {
 #[test]
 fn the_flood_requirement_holds_under_the_usual_soft_fd_limit_of_1024() {
     // Most Linux hosts and systemd services start processes with a soft RLIMIT_NOFILE of 1024
-    // (and a much higher hard limit). With the default cap of 1024 connections, the issue's
-    // flood (1,000 idle + 50 slowloris) then exhausts descriptors before the cap is reached:
+    // (and a much higher hard limit). With the default cap of 1024 connections, a flood of
+    // 1,000 idle and 50 slowloris connections then exhausts descriptors before the cap is reached:
     // the accept loop evicts an idle connection to accept the fresh one, but no descriptor is
     // left to open the file. A fresh client must still get its file (raise the soft limit to
     // the hard one at start-up, as Go does, or keep the cap below the descriptor limit).
@@ -418,8 +418,7 @@ fn idle_keep_alive_connections_hold_no_thread() {
 /// server gained since it started (none of the connections waits for its client, so the
 /// count is the threads that serve ready connections).
 fn serving_threads(server: &Server) -> u64 {
-    // The signal and watch threads start just after the server says it is ready.
-    thread::sleep(Duration::from_millis(300));
+    // Every fixed thread runs before the start-up line is printed.
     let before = threads(server);
     let request = request_bytes("GET", b"/small.txt", &[]);
     let held = open_many(server, 20, &request);

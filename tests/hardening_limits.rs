@@ -13,7 +13,7 @@ use common::{request_bytes, Server};
 use hardening_util::*;
 
 const MIB: usize = 1 << 20;
-/// The memory bound for the server under a header bomb.
+/// The memory bound for the server under a header bomb.
 const RSS_LIMIT_KIB: u64 = 64 * 1024;
 
 /// Sends `request` from another thread (the server may stop reading it half-way) and reads

@@ -108,8 +108,8 @@ fn under_emfile_idle_connections_are_closed_to_make_room() {
     assert_served(&server, Duration::from_secs(2), "warm-up");
     // Twice as many idle connections as the server has descriptors.
     let mut idle = open_many(&server, 2 * NOFILE, b"");
-    thread::sleep(Duration::from_millis(500));
-    assert!(server.open_fds() >= NOFILE - 4, "{} fds", server.open_fds());
+    let full = common::wait_until(Duration::from_secs(5), || server.open_fds() >= NOFILE - 4);
+    assert!(full, "{} fds", server.open_fds());
     // A fresh client makes the accept loop close the longest-idle connection and retry. It
     // must not stall; it may get a 5xx if the file can't be opened for lack of descriptors.
     for i in 0..5 {
@@ -162,7 +162,7 @@ fn idle_threads(root: &std::path::Path) -> u64 {
         root,
         &[],
     );
-    thread::sleep(Duration::from_millis(300));
+    // Every fixed thread runs before the start-up line is printed.
     threads(&server)
 }
 
@@ -193,7 +193,6 @@ fn a_failed_thread_spawn_refuses_the_connection_and_the_server_recovers() {
     let base = idle_threads(root.path());
     // Room for exactly 4 connection threads.
     let mut server = nproc_server(root.path(), base + 4);
-    thread::sleep(Duration::from_millis(300));
 
     // Four connections that each hold a thread: it waits for the rest of their head.
     let first_half = b"GET /small.txt HTTP/1.1\r\nHost: x\r\n";

@@ -117,8 +117,11 @@ fn s2_every_option_by_flag() {
     let r = server.get("/hello.txt", &[]);
     assert_eq!(r.header("X-A"), Some("one"));
     assert_eq!(r.header("X-B"), Some("two"));
-    thread::sleep(Duration::from_millis(100));
-    assert_eq!(server.stdout(), "", "access log despite --no-access-log");
+    assert_eq!(
+        server.stopped_stdout(),
+        "",
+        "access log despite --no-access-log"
+    );
 }
 
 #[test]
@@ -151,8 +154,7 @@ fn s2_every_option_by_environment() {
     let r = server.get("/hello.txt", &[]);
     assert_eq!(r.header("X-A"), Some("one"));
     assert_eq!(r.header("X-B"), Some("two"));
-    thread::sleep(Duration::from_millis(100));
-    assert_eq!(server.stdout(), "");
+    assert_eq!(server.stopped_stdout(), "");
 }
 
 #[test]
@@ -195,8 +197,7 @@ fn s2_flags_beat_environment_variables() {
         &[("HTTP_FILESERVER_NO_ACCESS_LOG", "0")],
     );
     server.get("/hello.txt", &[]);
-    thread::sleep(Duration::from_millis(100));
-    assert_eq!(server.stdout(), "");
+    assert_eq!(server.stopped_stdout(), "");
     // --port beats PORT (which names a port that is taken).
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();

@@ -38,8 +38,8 @@ Arguments:
     item(
         &mut out,
         "healthcheck",
-        "Ask the server on --port for a response; exit 0 if it answers without a \
-         5xx within 2 s (for Docker HEALTHCHECK); see healthcheck --help",
+        "Ask the server whether it is healthy (its --health-path, else OPTIONS *); \
+         exit 0 if it is within 2 s (for Docker HEALTHCHECK); see healthcheck --help",
         "",
     );
     out.push_str("\nOptions:\n");
@@ -53,10 +53,13 @@ Arguments:
         &mut out,
         "Flags beat environment variables, which beat defaults. Boolean variables take \
          1/true/yes/on or 0/false/no/off. DUR is a number of seconds, or a number with ms, s \
-         or m: 500ms, 15s, 2m; 0 disables a timeout. Requests are logged to stdout, one line \
-         each; start-up and errors go to stderr. SIGTERM or SIGINT stops accepting, lets \
+         or m: 500ms, 15s, 2m; 0 disables a timeout. SIZE is bytes, or a number with K, M \
+         or G. Requests are logged to stdout, one line each; start-up and errors go to \
+         stderr. SIGTERM or SIGINT (after the shutdown delay) stops accepting, lets \
          requests in flight finish within the shutdown grace, and exits 0; a second signal \
-         exits at once with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM).",
+         exits at once with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). \
+         Exit codes: 1 when the server can't start or stops accepting, 2 for a bad \
+         command line.",
     );
     out
 }

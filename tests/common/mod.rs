@@ -162,6 +162,17 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// Stops the server (SIGTERM), waits for it to exit, and returns everything it wrote to
+    /// stdout: the access log is flushed at exit, so nothing logged can still be on its way.
+    pub fn stopped_stdout(mut self) -> String {
+        self.signal("TERM");
+        assert!(
+            self.wait_exit(Duration::from_secs(10)).is_some(),
+            "no exit within 10 s of SIGTERM"
+        );
+        self.stdout()
+    }
+
     /// The first access log line containing `needle`, waiting up to 10 s for it: the log is
     /// written in batches, a few milliseconds after the response.
     pub fn log_line(&self, needle: &str) -> Option<String> {
