@@ -9,6 +9,7 @@
 //! (`fstatat(AT_SYMLINK_NOFOLLOW)`), and a symlink is listed only if the policies would serve
 //! it, decided on where it really leads ([`Root::check`]).
 
+use std::ffi::CStr;
 use std::fs::File;
 use std::io;
 use std::ops::ControlFlow;
@@ -92,36 +93,39 @@ impl<'a> Reader<'a> {
     /// What the entry `name` is now, and its size and date, if it would be listed: a regular
     /// file, a directory, or a symlink the policies follow to one of those.
     pub fn lookup(&self, name: &[u8]) -> Option<(Kind, Stat)> {
-        with_c_path(name, |c_name| {
-            let st = sys::lstat_at(self.dir, c_name).ok()?;
-            match st.kind {
-                libc::S_IFREG => Some((Kind::File, st)),
-                libc::S_IFDIR => Some((Kind::Dir, st)),
-                libc::S_IFLNK if self.access.symlinks != Symlinks::Deny => {
-                    let named = sys::openat_path(self.dir, c_name).ok()?;
-                    self.root.check(&named, None, self.access).ok()?;
-                    let meta = named.metadata().ok()?;
-                    let kind = if meta.is_dir() {
-                        Kind::Dir
-                    } else if meta.is_file() {
-                        Kind::File
-                    } else {
-                        return None;
-                    };
-                    use std::os::unix::fs::MetadataExt;
-                    Some((
-                        kind,
-                        Stat {
-                            kind: meta.mode() & libc::S_IFMT,
-                            size: meta.len(),
-                            mtime: meta.mtime(),
-                        },
-                    ))
-                }
-                _ => None,
+        with_c_path(name, |c_name| self.lookup_c(c_name))
+            .ok()
+            .flatten()
+    }
+
+    /// [`Reader::lookup`] of a name already NUL-terminated.
+    pub fn lookup_c(&self, c_name: &CStr) -> Option<(Kind, Stat)> {
+        let st = sys::lstat_at(self.dir, c_name).ok()?;
+        match st.kind {
+            libc::S_IFREG => Some((Kind::File, st)),
+            libc::S_IFDIR => Some((Kind::Dir, st)),
+            libc::S_IFLNK if self.access.symlinks != Symlinks::Deny => {
+                let named = sys::openat_path(self.dir, c_name).ok()?;
+                self.root.check(&named, None, self.access).ok()?;
+                let meta = named.metadata().ok()?;
+                let kind = if meta.is_dir() {
+                    Kind::Dir
+                } else if meta.is_file() {
+                    Kind::File
+                } else {
+                    return None;
+                };
+                use std::os::unix::fs::MetadataExt;
+                Some((
+                    kind,
+                    Stat {
+                        kind: meta.mode() & libc::S_IFMT,
+                        size: meta.len(),
+                        mtime: meta.mtime(),
+                    },
+                ))
             }
-        })
-        .ok()
-        .flatten()
+            _ => None,
+        }
     }
 }

@@ -44,7 +44,9 @@ pub fn push_href(out: &mut String, name: &[u8]) {
 /// Appends `name` percent-encoded for use as a path segment (see [`href`] for a whole
 /// relative reference).
 pub fn push_segment(out: &mut String, name: &[u8]) {
-    out.extend(percent_encode(name, SEGMENT));
+    // Borrowed when nothing needed encoding (most names): one copy instead of one per piece.
+    let encoded: std::borrow::Cow<'_, str> = percent_encode(name, SEGMENT).into();
+    crate::page::push_short(out, &encoded);
 }
 
 /// `name` percent-encoded for use as a path segment.

@@ -45,12 +45,33 @@ pub fn push_html(out: &mut String, text: &str) {
     }
 }
 
+/// Appends `text`, a short piece of a page, char by char: with musl, `push_str` calls
+/// `memcpy`, whose `rep movs` costs some 50 cycles however few bytes it moves, and a
+/// listing of 1,000 entries is made of about 15,000 pieces (perf: `memcpy` was a sixth of
+/// the CPU time of a listing). Longer text goes in one copy.
+#[inline]
+pub fn push_short(out: &mut String, text: &str) {
+    if text.len() > 48 {
+        out.push_str(text);
+        return;
+    }
+    for c in text.chars() {
+        out.push(c);
+    }
+}
+
 /// Appends a file name as HTML text that shows every byte of it and can't be mistaken for
 /// other text: invalid UTF-8 bytes as `\xE9`, tabs and line ends as `\t`, `\n`, `\r`, other
 /// control characters and the characters that reorder text (bidirectional overrides and
 /// marks, line and paragraph separators) as `\u{202E}`. With `spans`, each escape is wrapped
 /// in `<span class=esc>` so that the page can style it apart from the name's own characters.
 pub fn push_name(out: &mut String, name: &[u8], spans: bool) {
+    // Most names are printable ASCII with nothing to escape: copied as they are.
+    let plain = |&b: &u8| (0x20..0x7f).contains(&b) && !b"&<>\"'".contains(&b);
+    if name.iter().all(plain) {
+        push_short(out, std::str::from_utf8(name).unwrap_or(""));
+        return;
+    }
     for chunk in name.utf8_chunks() {
         let valid = chunk.valid();
         let mut start = 0;

@@ -26,7 +26,7 @@ pub fn rfc3339_millis(secs: u64, millis: u32) -> [u8; 24] {
 pub fn push_minutes(out: &mut String, secs: i64) {
     let mut text = *b"0000-00-00 00:00:00";
     date_and_time(&mut text, secs.max(0) as u64, b"YYYY-MM-DD HH:MM:SS");
-    out.push_str(ascii(&text[..16]));
+    crate::page::push_short(out, ascii(&text[..16]));
 }
 
 /// `DD/Mon/YYYY:HH:MM:SS +0000` for `secs` since the epoch: the Common Log Format's time, in

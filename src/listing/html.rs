@@ -135,23 +135,27 @@ impl Render for Page {
     fn row(&self, i: usize, out: &mut String) {
         let entry = &self.listing.entries[i];
         let name = self.listing.name(entry);
-        let slash = if entry.kind == Kind::Dir { "/" } else { "" };
-        out.push_str("<tr><td><a href=\"");
+        let dir = entry.kind == Kind::Dir;
+        page::push_short(out, "<tr><td><a href=\"");
         href::push_href(out, name);
-        out.push_str(slash);
-        out.push_str("\">");
+        if dir {
+            out.push('/');
+        }
+        page::push_short(out, "\">");
         page::push_name(out, name, true);
-        out.push_str(slash);
-        out.push_str("</a><td");
+        if dir {
+            out.push('/');
+        }
+        page::push_short(out, "</a><td");
         if entry.kind == Kind::File {
-            out.push_str(" title=\"");
+            page::push_short(out, " title=\"");
             push_grouped(out, entry.size);
-            out.push_str(" bytes\">");
+            page::push_short(out, " bytes\">");
             push_size(out, entry.size);
         } else {
             out.push('>');
         }
-        out.push_str("<td>");
+        page::push_short(out, "<td>");
         push_date(out, entry);
         out.push('\n');
     }
@@ -187,12 +191,48 @@ fn push_count(out: &mut String, n: usize, one: &str, many: &str) {
 
 /// `n` in decimal with `,` between groups of three digits: `3,481,229`.
 fn push_grouped(out: &mut String, n: u64) {
-    let digits = n.to_string();
-    for (i, d) in digits.chars().enumerate() {
+    let digits = decimal(n);
+    let digits = digits.as_slice();
+    for (i, &d) in digits.iter().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
-        out.push(d);
+        out.push(char::from(d));
+    }
+}
+
+/// The decimal digits of `n`, without going through `fmt` (a listing writes two numbers a
+/// row).
+fn decimal(mut n: u64) -> Digits {
+    let mut digits = Digits {
+        buf: [0; 20],
+        start: 20,
+    };
+    loop {
+        digits.start -= 1;
+        digits.buf[digits.start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return digits;
+        }
+    }
+}
+
+/// Up to 20 digits, at the end of `buf`.
+struct Digits {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl Digits {
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+fn push_decimal(out: &mut String, n: u64) {
+    for &d in decimal(n).as_slice() {
+        out.push(char::from(d));
     }
 }
 
@@ -201,7 +241,8 @@ fn push_grouped(out: &mut String, n: u64) {
 fn push_size(out: &mut String, n: u64) {
     const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     if n < 1024 {
-        let _ = write!(out, "{n} B");
+        push_decimal(out, n);
+        page::push_short(out, " B");
         return;
     }
     let n = u128::from(n);
@@ -213,15 +254,22 @@ fn push_size(out: &mut String, n: u64) {
     }
     let tenths = (n * 10 + d / 2) / d;
     let whole = (n + d / 2) / d;
-    if tenths < 100 {
-        let _ = write!(out, "{}.{} {}", tenths / 10, tenths % 10, UNITS[unit]);
+    let (number, tenths, unit) = if tenths < 100 {
+        (tenths / 10, Some(tenths % 10), unit)
     } else if whole >= 1024 && unit + 1 < UNITS.len() {
         let d = d * 1024;
         let tenths = (n * 10 + d / 2) / d;
-        let _ = write!(out, "{}.{} {}", tenths / 10, tenths % 10, UNITS[unit + 1]);
+        (tenths / 10, Some(tenths % 10), unit + 1)
     } else {
-        let _ = write!(out, "{whole} {}", UNITS[unit]);
+        (whole, None, unit)
+    };
+    push_decimal(out, number as u64);
+    if let Some(tenth) = tenths {
+        out.push('.');
+        out.push(char::from(b'0' + tenth as u8));
     }
+    out.push(' ');
+    page::push_short(out, UNITS[unit]);
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! of those it keeps.
 
 use std::cmp::Ordering;
+use std::ffi::CStr;
 use std::io;
 use std::ops::ControlFlow;
 
@@ -24,13 +25,16 @@ pub mod json;
 pub const MAX_ENTRIES: usize = 10_000;
 
 /// One entry of a listing. Its name is in the listing's arena of names (see
-/// [`Listing::name`]): one allocation for all names instead of one each.
+/// [`Listing::name`]): one allocation for all names instead of one each. Its sort key (see
+/// [`natural_key`]) follows the name there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
     /// Where the name starts in the arena.
     name_at: u32,
     /// The name's length.
     name_len: u32,
+    /// The length of the sort key after the name.
+    key_len: u32,
     /// A file or a directory (or a symlink to one, as the policies allow).
     pub kind: Kind,
     /// Size in bytes (0 for a directory).
@@ -110,19 +114,24 @@ impl Sort {
     /// Compares two entries whose names are in `names`: directories first in every order,
     /// then by the key (a tie by name, ascending).
     pub fn compare(self, names: &[u8], a: &Entry, b: &Entry) -> Ordering {
-        let (an, bn) = (a.name(names), b.name(names));
         let a_dir = a.kind == Kind::Dir;
         let group = (!a_dir).cmp(&(b.kind != Kind::Dir));
         if group != Ordering::Equal {
             return group;
         }
+        // The natural order of the names: their keys, then the names themselves.
+        let natural = || {
+            a.key(names)
+                .cmp(b.key(names))
+                .then_with(|| a.name(names).cmp(b.name(names)))
+        };
         let by_key = match self.key {
-            Key::Name => return directed(natural(an, bn), self.desc),
+            Key::Name => return directed(natural(), self.desc),
             Key::Size if a_dir => Ordering::Equal,
             Key::Size => a.size.cmp(&b.size),
             Key::Modified => a.mtime.cmp(&b.mtime),
         };
-        directed(by_key, self.desc).then_with(|| natural(an, bn))
+        directed(by_key, self.desc).then_with(natural)
     }
 }
 
@@ -130,6 +139,23 @@ impl Entry {
     fn name<'a>(&self, names: &'a [u8]) -> &'a [u8] {
         let start = self.name_at as usize;
         &names[start..start + self.name_len as usize]
+    }
+
+    /// The name with its terminating NUL, for system calls.
+    fn c_name<'a>(&self, names: &'a [u8]) -> Option<&'a CStr> {
+        let start = self.name_at as usize;
+        CStr::from_bytes_with_nul(&names[start..start + self.name_len as usize + 1]).ok()
+    }
+
+    fn key<'a>(&self, names: &'a [u8]) -> &'a [u8] {
+        let start = (self.name_at + self.name_len + 1) as usize;
+        &names[start..start + self.key_len as usize]
+    }
+
+    /// The name, its NUL and the key after them.
+    fn stored<'a>(&self, names: &'a [u8]) -> &'a [u8] {
+        let start = self.name_at as usize;
+        &names[start..start + (self.name_len + 1 + self.key_len) as usize]
     }
 }
 
@@ -164,6 +190,29 @@ pub fn natural(a: &[u8], b: &[u8]) -> Ordering {
         j += 1;
     }
     (a.len() - i).cmp(&(b.len() - j)).then_with(|| a.cmp(b))
+}
+
+/// Appends the key that orders `name` as [`natural`] does, compared byte by byte (and ties
+/// broken by the names themselves): letters lowercased, and each run of digits as `0`, the
+/// number of its digits without leading zeros, then those digits, so that a shorter number
+/// sorts first and `0` stands where any digit would against a non-digit. Sorting 1,000 names
+/// by these keys instead of [`natural`] took a third of the time of making a listing.
+pub fn natural_key(name: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < name.len() {
+        if name[i].is_ascii_digit() {
+            let (digits, end) = digit_run(name, i);
+            out.push(b'0');
+            out.push(digits.len().min(255) as u8);
+            for &d in digits {
+                out.push(d);
+            }
+            i = end;
+        } else {
+            out.push(name[i].to_ascii_lowercase());
+            i += 1;
+        }
+    }
 }
 
 /// The number starting at `at` in `s`, without leading zeros, and where it ends.
@@ -238,14 +287,23 @@ impl Listing {
 
     fn push(&mut self, name: &[u8], kind: Kind, st: Option<Stat>) {
         let file_size = |st: Stat| if kind == Kind::File { st.size } else { 0 };
+        let name_at = self.names.len();
+        // Byte by byte, not by musl's memcpy (see `page::push_short`); NUL-terminated, so
+        // that looking it up again needs no copy.
+        self.names.reserve(2 * name.len() + 8);
+        for &b in name {
+            self.names.push(b);
+        }
+        self.names.push(0);
+        natural_key(name, &mut self.names);
         self.entries.push(Entry {
-            name_at: self.names.len() as u32,
+            name_at: name_at as u32,
             name_len: name.len() as u32,
+            key_len: (self.names.len() - name_at - name.len() - 1) as u32,
             kind,
             size: st.map_or(0, file_size),
             mtime: st.map_or(0, |st| st.mtime),
         });
-        self.names.extend_from_slice(name);
         self.total += 1;
     }
 
@@ -258,9 +316,9 @@ impl Listing {
             self.entries.truncate(limit);
             let mut kept = Vec::with_capacity(self.names.len() / 2);
             for entry in &mut self.entries {
-                let name = entry.name(&self.names);
+                let stored = entry.stored(&self.names);
                 let at = kept.len() as u32;
-                kept.extend_from_slice(name);
+                kept.extend_from_slice(stored);
                 entry.name_at = at;
             }
             self.names = kept;
@@ -274,19 +332,26 @@ impl Listing {
     fn refresh(&mut self, reader: &Reader<'_>) {
         let before = self.entries.len();
         let names = &self.names;
-        self.entries
-            .retain_mut(|entry| match reader.lookup(entry.name(names)) {
+        // Sorted by name, only an entry that has become a directory (or stopped being one)
+        // meanwhile moves; dropping entries keeps the order.
+        let mut moved = false;
+        self.entries.retain_mut(|entry| {
+            match entry.c_name(names).and_then(|c| reader.lookup_c(c)) {
                 Some((kind, st)) => {
+                    moved |= entry.kind != kind;
                     entry.kind = kind;
                     entry.size = if kind == Kind::File { st.size } else { 0 };
                     entry.mtime = st.mtime;
                     true
                 }
                 None => false,
-            });
+            }
+        });
         self.total -= before - self.entries.len();
-        let (sort, names) = (self.sort, &self.names);
-        self.entries.sort_by(|a, b| sort.compare(names, a, b));
+        if moved {
+            let (sort, names) = (self.sort, &self.names);
+            self.entries.sort_by(|a, b| sort.compare(names, a, b));
+        }
     }
 
     /// The name of one of this listing's entries.
@@ -344,6 +409,67 @@ mod tests {
             .iter()
             .map(|e| String::from_utf8_lossy(listing.name(e)).into_owned())
             .collect()
+    }
+
+    #[test]
+    fn keys_order_as_natural_does() {
+        let names: Vec<Vec<u8>> = [
+            "b",
+            "apple",
+            "10.txt",
+            "a10",
+            "Apple",
+            "9.txt",
+            "A1",
+            "a2",
+            "x01",
+            "x1",
+            "x001a",
+            "x1b",
+            "0",
+            "00",
+            "",
+            "a.b",
+            "a-b",
+            "A_b",
+            "1a1",
+            "1a01",
+            "01a1",
+            "z9",
+            "z09z",
+            "z9:",
+            "README",
+            "readme.md",
+            "v1.2.10",
+            "v1.10.2",
+            "v1.2.9",
+            "\u{e9}t\u{e9}",
+            "x99999999999999999999",
+            "x100000000000000000000",
+            "a 1",
+            "a 01",
+            "a1 ",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        let key = |name: &[u8]| {
+            let mut k = Vec::new();
+            natural_key(name, &mut k);
+            k
+        };
+        for a in &names {
+            for b in &names {
+                let by_key = key(a).cmp(&key(b)).then_with(|| a.cmp(b));
+                assert_eq!(
+                    by_key,
+                    natural(a, b),
+                    "{} vs {}",
+                    String::from_utf8_lossy(a),
+                    String::from_utf8_lossy(b)
+                );
+            }
+        }
     }
 
     #[test]
