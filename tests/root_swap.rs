@@ -74,18 +74,34 @@ fn no_response_mixes_two_trees_while_the_root_is_swapped() {
     point(dir.path(), "one");
     let server = Server::start(&dir.path().join("current"), &["--no-access-log"]);
     let stop = AtomicBool::new(false);
-    let (mut ones, mut twos) = (0, 0);
+    let (mut ones, mut twos) = (0u32, 0u32);
     thread::scope(|s| {
+        // Swaps every few milliseconds, each burst ending on one tree held for longer than
+        // the server's second between looks, so that both trees are served for sure.
         s.spawn(|| {
-            let mut flip = false;
+            let mut hold = "two";
             while !stop.load(Ordering::Relaxed) {
-                point(dir.path(), if flip { "one" } else { "two" });
-                flip = !flip;
-                thread::sleep(Duration::from_millis(7));
+                for flip in 0..40 {
+                    point(dir.path(), if flip % 2 == 0 { "one" } else { "two" });
+                    thread::sleep(Duration::from_millis(7));
+                }
+                point(dir.path(), hold);
+                hold = if hold == "two" { "one" } else { "two" };
+                let held = Instant::now();
+                while held.elapsed() < Duration::from_millis(1300) && !stop.load(Ordering::Relaxed)
+                {
+                    thread::sleep(Duration::from_millis(10));
+                }
             }
         });
+        // Until both trees have been served, and for at least 4 s (at most 20).
         let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(4) {
+        let go_on = |ones: u32, twos: u32| {
+            let elapsed = started.elapsed();
+            elapsed < Duration::from_secs(20)
+                && (ones == 0 || twos == 0 || elapsed < Duration::from_secs(4))
+        };
+        while go_on(ones, twos) {
             let r = server.get("/docs/", &[]);
             assert_eq!(r.status, 200, "{r:?}");
             let text = r.text();
