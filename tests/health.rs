@@ -71,7 +71,14 @@ fn free_port() -> u16 {
 /// runtimes) refuses the mount. The image test on the Docker engine proves the same there.
 fn can_make_pid_namespace() -> bool {
     let made = Command::new("unshare")
-        .args(["--user", "--map-root-user", "--pid", "--fork", "--mount-proc", "true"])
+        .args([
+            "--user",
+            "--map-root-user",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "true",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()

@@ -582,6 +582,11 @@ fn s7_log_escapes_quotes_backslashes_and_keeps_the_raw_target() {
     server.raw(b"GET /a\"b\\c HTTP/1.1\r\nHost: t\r\n\r\n");
     server.raw(b"GET /x%1b%0d%0a%22 HTTP/1.1\r\nHost: t\r\n\r\n");
     server.raw(b"GET http://h/\"q\" HTTP/1.0\r\n\r\n");
+    // Every line, the two refused requests' too (they may come in any order): wait for the
+    // three that must be there.
+    for needle in ["/a\\x22b", "/x%1b", "http://h/"] {
+        server.log_line(needle).expect(needle);
+    }
     let lines = log_lines(&server, 3);
     let out = server.stdout();
     assert!(
