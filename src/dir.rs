@@ -30,6 +30,12 @@ pub enum Kind {
 /// How much of the directory is read per system call.
 const DENTS_BUF: usize = 32 * 1024;
 
+thread_local! {
+    /// The buffer for `getdents`, kept for the thread's next listing: musl maps a new one
+    /// and unmaps it each time otherwise.
+    static SPARE_DENTS: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// A directory being read: its descriptor, and what decides which entries show.
 pub struct Reader<'a> {
     root: &'a Root,
@@ -59,9 +65,21 @@ impl<'a> Reader<'a> {
         stat: bool,
         mut each: impl FnMut(&[u8], Kind, Option<Stat>) -> ControlFlow<()>,
     ) -> io::Result<()> {
-        let mut buf = vec![0u8; DENTS_BUF];
+        let mut buf = SPARE_DENTS.take();
+        buf.resize(DENTS_BUF, 0);
+        let read = self.read_all(&mut buf, stat, &mut each);
+        SPARE_DENTS.set(buf);
+        read
+    }
+
+    fn read_all(
+        &self,
+        buf: &mut [u8],
+        stat: bool,
+        each: &mut impl FnMut(&[u8], Kind, Option<Stat>) -> ControlFlow<()>,
+    ) -> io::Result<()> {
         loop {
-            let n = sys::getdents(self.dir, &mut buf)?;
+            let n = sys::getdents(self.dir, buf)?;
             if n == 0 {
                 return Ok(());
             }

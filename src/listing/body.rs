@@ -85,7 +85,7 @@ pub fn respond_with<R: Render>(
     gzip: bool,
 ) -> Option<()> {
     if page.rows() <= WHOLE_ROWS {
-        let mut out = String::with_capacity(4096 + page.rows() * 128);
+        let mut out = String::with_capacity(4096 + page.rows() * 96);
         page.head(&mut out);
         for i in 0..page.rows() {
             page.row(i, &mut out);

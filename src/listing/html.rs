@@ -136,26 +136,26 @@ impl Render for Page {
         let entry = &self.listing.entries[i];
         let name = self.listing.name(entry);
         let dir = entry.kind == Kind::Dir;
-        page::push_short(out, "<tr><td><a href=\"");
+        out.push_str("<tr><td><a href=\"");
         href::push_href(out, name);
         if dir {
             out.push('/');
         }
-        page::push_short(out, "\">");
+        out.push_str("\">");
         page::push_name(out, name, true);
         if dir {
             out.push('/');
         }
-        page::push_short(out, "</a><td");
+        out.push_str("</a><td");
         if entry.kind == Kind::File {
-            page::push_short(out, " title=\"");
+            out.push_str(" title=\"");
             push_grouped(out, entry.size);
-            page::push_short(out, " bytes\">");
+            out.push_str(" bytes\">");
             push_size(out, entry.size);
         } else {
             out.push('>');
         }
-        page::push_short(out, "<td>");
+        out.push_str("<td>");
         push_date(out, entry);
         out.push('\n');
     }

@@ -7,6 +7,7 @@
 //! the best `MAX_ENTRIES` as it goes, and with the default order looks up sizes and dates only
 //! of those it keeps.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::ffi::CStr;
 use std::io;
@@ -35,6 +36,10 @@ pub struct Entry {
     name_len: u32,
     /// The length of the sort key after the name.
     key_len: u32,
+    /// The sort key's first 16 bytes, big-endian, zero-padded: most comparisons end here,
+    /// without reaching into the arena (musl's `memcmp` goes byte by byte; sorting 1,000
+    /// names by keys in the arena alone took an eighth of the time of making a listing).
+    key_head: [u64; 2],
     /// A file or a directory (or a symlink to one, as the policies allow).
     pub kind: Kind,
     /// Size in bytes (0 for a directory).
@@ -121,8 +126,9 @@ impl Sort {
         }
         // The natural order of the names: their keys, then the names themselves.
         let natural = || {
-            a.key(names)
-                .cmp(b.key(names))
+            a.key_head
+                .cmp(&b.key_head)
+                .then_with(|| a.key(names).cmp(b.key(names)))
                 .then_with(|| a.name(names).cmp(b.name(names)))
         };
         let by_key = match self.key {
@@ -215,6 +221,18 @@ pub fn natural_key(name: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// The first 16 bytes of `key` as two big-endian numbers, zero-padded: ordered as the keys
+/// are wherever they differ (a tie means: compare the whole keys).
+fn key_head(key: &[u8]) -> [u64; 2] {
+    let mut bytes = [0u8; 16];
+    for (to, &from) in bytes.iter_mut().zip(key) {
+        *to = from;
+    }
+    let (high, low) = bytes.split_at(8);
+    let number = |half: &[u8]| half.try_into().map_or(0, u64::from_be_bytes);
+    [number(high), number(low)]
+}
+
 /// The number starting at `at` in `s`, without leading zeros, and where it ends.
 fn digit_run(s: &[u8], at: usize) -> (&[u8], usize) {
     let end = s[at..]
@@ -227,7 +245,7 @@ fn digit_run(s: &[u8], at: usize) -> (&[u8], usize) {
 }
 
 /// A directory's listing: the entries shown, in order, and how many there were in all.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Listing {
     /// The entries shown, sorted, at most [`MAX_ENTRIES`].
     pub entries: Vec<Entry>,
@@ -256,10 +274,7 @@ impl Listing {
         let limit = limit.max(1);
         // By name, only the kept entries need a size and a date: look them up at the end.
         let stat_all = sort.key != Key::Name;
-        let mut listing = Listing {
-            sort,
-            ..Listing::default()
-        };
+        let mut listing = Listing::empty(sort);
         let mut stopped = false;
         reader.for_each(stat_all, |name, kind, st| {
             if sidecar_base(name).is_some_and(|base| reader.lookup(base).is_some()) {
@@ -285,6 +300,16 @@ impl Listing {
         Ok(Some(listing))
     }
 
+    /// A listing with no entries yet, in the buffers the last one on this thread left.
+    fn empty(sort: Sort) -> Listing {
+        Listing {
+            entries: SPARE_ENTRIES.take(),
+            names: SPARE_NAMES.take(),
+            total: 0,
+            sort,
+        }
+    }
+
     fn push(&mut self, name: &[u8], kind: Kind, st: Option<Stat>) {
         let file_size = |st: Stat| if kind == Kind::File { st.size } else { 0 };
         let name_at = self.names.len();
@@ -295,11 +320,13 @@ impl Listing {
             self.names.push(b);
         }
         self.names.push(0);
+        let key_at = self.names.len();
         natural_key(name, &mut self.names);
         self.entries.push(Entry {
             name_at: name_at as u32,
             name_len: name.len() as u32,
-            key_len: (self.names.len() - name_at - name.len() - 1) as u32,
+            key_len: (self.names.len() - key_at) as u32,
+            key_head: key_head(&self.names[key_at..]),
             kind,
             size: st.map_or(0, file_size),
             mtime: st.map_or(0, |st| st.mtime),
@@ -323,8 +350,10 @@ impl Listing {
             }
             self.names = kept;
         }
+        // Unstable is enough: names are unique in a directory, so the order is total.
         let (sort, names) = (self.sort, &self.names);
-        self.entries.sort_by(|a, b| sort.compare(names, a, b));
+        self.entries
+            .sort_unstable_by(|a, b| sort.compare(names, a, b));
     }
 
     /// Looks the kept entries up again for their sizes and dates; an entry gone or changed
@@ -350,7 +379,8 @@ impl Listing {
         self.total -= before - self.entries.len();
         if moved {
             let (sort, names) = (self.sort, &self.names);
-            self.entries.sort_by(|a, b| sort.compare(names, a, b));
+            self.entries
+                .sort_unstable_by(|a, b| sort.compare(names, a, b));
         }
     }
 
@@ -376,6 +406,35 @@ impl Listing {
     }
 }
 
+/// A listing's buffers are kept for the next one made on the same thread, up to this many
+/// bytes each (a listing of 1,000 entries needs 56 KB of entries and 30 KB of names).
+pub const SPARE_MAX: usize = 256 * 1024;
+
+thread_local! {
+    /// Growing these anew for each listing cost about 8 `mmap`s and `munmap`s, and a page
+    /// fault per 4 KiB touched: musl's allocator maps large blocks one by one and unmaps them
+    /// when freed (a tenth of the CPU time of a 1,000-entry listing).
+    static SPARE_ENTRIES: Cell<Vec<Entry>> = const { Cell::new(Vec::new()) };
+    static SPARE_NAMES: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+impl Drop for Listing {
+    fn drop(&mut self) {
+        let entries = std::mem::take(&mut self.entries);
+        if entries.capacity() * std::mem::size_of::<Entry>() <= SPARE_MAX {
+            let mut entries = entries;
+            entries.clear();
+            SPARE_ENTRIES.set(entries);
+        }
+        let names = std::mem::take(&mut self.names);
+        if names.capacity() <= SPARE_MAX {
+            let mut names = names;
+            names.clear();
+            SPARE_NAMES.set(names);
+        }
+    }
+}
+
 /// For a precompressed sidecar's name (`X.br`, `X.zst`, `X.gz`), the name of `X`.
 fn sidecar_base(name: &[u8]) -> Option<&[u8]> {
     Coding::ALL
@@ -390,10 +449,7 @@ mod tests {
 
     /// A listing of `(name, dir, size, mtime)` in `sort` order; returns the names.
     fn sorted(items: &[(&str, bool, u64, i64)], sort: Sort, limit: usize) -> Vec<String> {
-        let mut listing = Listing {
-            sort,
-            ..Listing::default()
-        };
+        let mut listing = Listing::empty(sort);
         for &(name, dir, size, mtime) in items {
             let kind = if dir { Kind::Dir } else { Kind::File };
             let st = Stat {
@@ -449,6 +505,11 @@ mod tests {
             "a 1",
             "a 01",
             "a1 ",
+            "sixteen-bytes-ab",
+            "sixteen-bytes-abc",
+            "sixteen-bytes-a0",
+            "sixteen-bytes-a00",
+            "sixteen-bytes-A",
         ]
         .iter()
         .map(|s| s.as_bytes().to_vec())
@@ -460,7 +521,11 @@ mod tests {
         };
         for a in &names {
             for b in &names {
-                let by_key = key(a).cmp(&key(b)).then_with(|| a.cmp(b));
+                let (ka, kb) = (key(a), key(b));
+                let by_key = key_head(&ka)
+                    .cmp(&key_head(&kb))
+                    .then_with(|| ka.cmp(&kb))
+                    .then_with(|| a.cmp(b));
                 assert_eq!(
                     by_key,
                     natural(a, b),
@@ -527,6 +592,23 @@ mod tests {
         assert_eq!(sidecar_base(b"app.js.gz"), Some(&b"app.js"[..]));
         assert_eq!(sidecar_base(b".gz"), None);
         assert_eq!(sidecar_base(b"notes.txt"), None);
+    }
+
+    #[test]
+    fn buffers_are_kept_for_the_next_listing_within_a_bound() {
+        let fill = |n: usize| {
+            let names: Vec<String> = (0..n).map(|i| format!("entry-{i}")).collect();
+            let items: Vec<_> = names.iter().map(|n| (n.as_str(), false, 1, 0)).collect();
+            sorted(&items, Sort::default(), n)
+        };
+        fill(100);
+        let reused = Listing::empty(Sort::default());
+        assert!(reused.entries.capacity() >= 100 && reused.names.capacity() >= 700);
+        drop(reused);
+        fill(20_000);
+        let spare = Listing::empty(Sort::default());
+        assert!(spare.entries.capacity() * std::mem::size_of::<Entry>() <= SPARE_MAX);
+        assert!(spare.names.capacity() <= SPARE_MAX);
     }
 
     #[test]
