@@ -139,24 +139,7 @@ fn begin_json(entry: &Entry<'_>, out: &mut Vec<u8>) -> usize {
     out.extend_from_slice(b"\",\"peer\":\"");
     push_peer(out, entry.peer);
     out.extend_from_slice(b"\",");
-    match entry.request {
-        RequestLine::Parsed {
-            method,
-            target,
-            version: (major, minor),
-        } => {
-            out.extend_from_slice(b"\"method\":");
-            push_json(out, Some(method.as_bytes()));
-            out.extend_from_slice(b",\"target\":");
-            push_json(out, Some(target.as_bytes()));
-            out.extend_from_slice(b",\"protocol\":\"HTTP/");
-            out.extend_from_slice(&[b'0' + major % 10, b'.', b'0' + minor % 10, b'"']);
-        }
-        RequestLine::Raw(line) => {
-            out.extend_from_slice(b"\"request_line\":");
-            push_json(out, Some(line));
-        }
-    }
+    push_json_request(out, entry);
     out.extend_from_slice(b",\"status\":");
     push_decimal(out, u64::from(entry.status));
     out.extend_from_slice(b",\"host\":");
@@ -204,6 +187,28 @@ fn client(entry: &Entry<'_>) -> IpAddr {
     entry
         .forwarded
         .unwrap_or_else(|| crate::client_ip::canonical(entry.peer.ip()))
+}
+
+/// The request line as JSON members: its parts, or the line as it came if it didn't parse.
+fn push_json_request(out: &mut Vec<u8>, entry: &Entry<'_>) {
+    match entry.request {
+        RequestLine::Parsed {
+            method,
+            target,
+            version: (major, minor),
+        } => {
+            out.extend_from_slice(b"\"method\":");
+            push_json(out, Some(method.as_bytes()));
+            out.extend_from_slice(b",\"target\":");
+            push_json(out, Some(target.as_bytes()));
+            out.extend_from_slice(b",\"protocol\":\"HTTP/");
+            out.extend_from_slice(&[b'0' + major % 10, b'.', b'0' + minor % 10, b'"']);
+        }
+        RequestLine::Raw(line) => {
+            out.extend_from_slice(b"\"request_line\":");
+            push_json(out, Some(line));
+        }
+    }
 }
 
 fn push_request_line(out: &mut Vec<u8>, entry: &Entry<'_>) {
