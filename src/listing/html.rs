@@ -242,7 +242,7 @@ fn push_size(out: &mut String, n: u64) {
     const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     if n < 1024 {
         push_decimal(out, n);
-        page::push_short(out, " B");
+        out.push_str(" B");
         return;
     }
     let n = u128::from(n);
