@@ -419,18 +419,20 @@ thread_local! {
 }
 
 impl Drop for Listing {
+    // `try_with`: a listing may be dropped on a thread whose locals are already gone (a
+    // response finished during the thread's exit); its buffers are then simply freed.
     fn drop(&mut self) {
         let entries = std::mem::take(&mut self.entries);
         if entries.capacity() * std::mem::size_of::<Entry>() <= SPARE_MAX {
             let mut entries = entries;
             entries.clear();
-            SPARE_ENTRIES.set(entries);
+            let _ = SPARE_ENTRIES.try_with(|spare| spare.set(entries));
         }
         let names = std::mem::take(&mut self.names);
         if names.capacity() <= SPARE_MAX {
             let mut names = names;
             names.clear();
-            SPARE_NAMES.set(names);
+            let _ = SPARE_NAMES.try_with(|spare| spare.set(names));
         }
     }
 }
