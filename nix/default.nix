@@ -66,7 +66,6 @@ let
         # The vendored tiny_http is a workspace member: its tests and lints count too.
         cargoExtraArgs = "--locked --workspace";
         CARGO_BUILD_TARGET = target;
-        CARGO_BUILD_RUSTFLAGS = "-C target-feature=+crt-static";
       }
       // lib.optionalAttrs cross {
         "CARGO_TARGET_${lib.toUpper (builtins.replaceStrings [ "-" ] [ "_" ] target)}_LINKER" = "rust-lld";
