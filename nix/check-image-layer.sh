@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Proves the http-fileserver image shape on an image tarball: one layer that
 # holds exactly one static binary (mode 0555, owner 0:0) for the image's
-# architecture (amd64 or arm64), nothing from /nix/store, and the config the
-# contract names.
+# architecture (amd64 or arm64), its relocations packed if it is
+# position-independent, nothing from /nix/store, and the config the contract
+# names.
 #
 # The same script runs in the Nix sandbox (checks.image-layer, on the
 # gzip'd docker-archive of dockerTools.buildImage) and on a real engine's
@@ -101,6 +102,14 @@ if [[ $phdrs =~ [[:space:]]INTERP[[:space:]] ]]; then
   die "/$name requests a program interpreter ($interp): it is not statically linked"
 fi
 ok "/$name is a static ELF (no PT_INTERP)"
+
+# A position-independent binary (the x86-64 build) carries its relocations packed, as
+# .cargo/config.toml asks: without them (120 KB more) the build did not read that file.
+if [[ $(readelf --file-header "$work/bin") =~ Type:\ +DYN ]]; then
+  readelf --dynamic "$work/bin" | grep -qF '(RELR)' ||
+    die "/$name is position-independent without packed relocations (RELR): was .cargo/config.toml left out of the build?"
+  ok "/$name carries packed relocations (RELR)"
+fi
 
 # The binary must be built for the CPU the image declares: a cross build mixed up
 # would otherwise only fail on the first node of the other architecture.
