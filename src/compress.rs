@@ -212,8 +212,9 @@ impl Cache {
         }
         state.entries.insert(key, Slot::Pending);
         drop(state);
-        // However compressing ends (a panic included), the slot is freed and the waiters
-        // woken: a slot left pending would make every later request for the file wait.
+        // However compressing ends, the slot is freed and the waiters woken: a slot left
+        // pending would make every later request for the file wait. (A panic only unwinds to
+        // here where panics unwind, as in tests; the release build aborts.)
         let pending = Pending { cache: self, key };
         let body = compress().map(Arc::<[u8]>::from);
         std::mem::forget(pending);

@@ -127,7 +127,7 @@ impl Site {
             access,
             budget: Budget::new(LISTING_BUDGET),
             scans: Gate::new(cpus, MAX_WAITING_SCANS),
-            common_headers: common_headers(config),
+            common_headers: common_headers(config, !configured("X-Content-Type-Options")),
             own_cache_control: !configured("Cache-Control"),
             cache_rules: config.cache_rules.clone(),
             compress: config.compress,
@@ -393,7 +393,8 @@ impl Site {
     }
 
     /// Evaluates the preconditions, and starts the response with the headers both a 200 and
-    /// a 304 carry (RFC 9110 §15.4.5): validators, `Cache-Control`, `Vary`. `Err` is the 412.
+    /// a 304 carry (RFC 9110 §15.4.5): validators, `Cache-Control`, `Vary`. `Ok` is the
+    /// go-ahead, a 200 to give a body; `Err` is the finished answer, a 304 or a 412.
     fn validated(
         &self,
         fields: &Fields<'_>,
@@ -401,12 +402,12 @@ impl Site {
         cache_control: Option<&str>,
         vary: Vary,
     ) -> Result<Response, Response> {
-        let status = match fields.conditions.evaluate(validators) {
-            Outcome::Proceed => 200,
-            Outcome::NotModified => 304,
+        let not_modified = match fields.conditions.evaluate(validators) {
+            Outcome::Proceed => false,
+            Outcome::NotModified => true,
             Outcome::PreconditionFailed => return Err(error(412)),
         };
-        let mut response = Response::new(status, Body::Empty);
+        let mut response = Response::new(if not_modified { 304 } else { 200 }, Body::Empty);
         if !validators.etag.is_empty() {
             response.add_header("ETag", validators.etag);
         }
@@ -417,6 +418,9 @@ impl Site {
             response.add_header("Cache-Control", value);
         }
         response.add_header("Vary", self.vary(vary));
+        if not_modified {
+            return Err(response);
+        }
         Ok(response)
     }
 
@@ -460,9 +464,8 @@ impl Site {
             Vary::Accept
         };
         let mut response = match self.validated(fields, validators, own, vary) {
-            Ok(response) if response.status() == 304 => return response,
             Ok(response) => response,
-            Err(failed) => return failed,
+            Err(answer) => return answer,
         };
         let sort = Sort::from_query(path.query);
         let listing = match self.read_listing(&dir, path.clean.is_empty(), sort, fields) {
@@ -556,9 +559,8 @@ impl Site {
         };
         let cache_control = self.cache_control(caching, &content_type);
         let mut response = match self.validated(fields, validators, cache_control, caching.vary()) {
-            Ok(response) if response.status() == 304 => return response,
             Ok(response) => response,
-            Err(failed) => return failed,
+            Err(answer) => return answer,
         };
         if let Some(coding) = coding {
             response.add_header("Content-Encoding", coding.token());
@@ -617,9 +619,8 @@ impl Site {
         };
         let cache_control = self.cache_control(caching, content_type);
         let mut response = match self.validated(fields, validators, cache_control, caching.vary()) {
-            Ok(response) if response.status() == 304 => return Some(response),
             Ok(response) => response,
-            Err(failed) => return Some(failed),
+            Err(answer) => return Some(answer),
         };
         let size = meta.len();
         let body = self.compression.get_or_insert(
@@ -763,18 +764,14 @@ fn url_path(path: &RequestPath<'_>) -> Vec<u8> {
     url
 }
 
-/// `X-Content-Type-Options: nosniff` (unless configured) and the configured headers, as
-/// header lines.
-fn common_headers(config: &Config) -> Vec<u8> {
+/// `X-Content-Type-Options: nosniff` (with `nosniff`, when it isn't configured) and the
+/// configured headers, as header lines.
+fn common_headers(config: &Config, nosniff: bool) -> Vec<u8> {
     let mut lines = Vec::new();
     let mut add = |name: &str, value: &str| {
         lines.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
     };
-    let nosniff = config
-        .headers
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("X-Content-Type-Options"));
-    if !nosniff {
+    if nosniff {
         add("X-Content-Type-Options", "nosniff");
     }
     for (name, value) in &config.headers {

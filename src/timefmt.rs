@@ -32,15 +32,21 @@ pub fn push_minutes(out: &mut String, secs: i64) {
 /// `DD/Mon/YYYY:HH:MM:SS +0000` for `secs` since the epoch: the Common Log Format's time, in
 /// UTC.
 pub fn clf(secs: u64) -> [u8; 26] {
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let mut text = *b"01/Jan/1970:00:00:00 +0000";
+    day_month_year_time(&mut text[..20], secs);
+    text
+}
+
+/// Fills `DD?Mon?YYYY?HH:MM:SS` (the separators left as they are) for `secs` since the
+/// epoch: the part the Common Log Format's time and the HTTP date share.
+fn day_month_year_time(text: &mut [u8], secs: u64) {
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     two_digits(&mut text[0..2], d);
     text[3..6].copy_from_slice(MONTHS[(m as usize).clamp(1, 12) - 1].as_bytes());
     let year = y.clamp(0, 9999) as u32;
     two_digits(&mut text[7..9], year / 100);
     two_digits(&mut text[9..11], year % 100);
     time_of_day(&mut text[12..20], secs);
-    text
 }
 
 /// Fills `YYYY-MM-DD?HH:MM:SS` (the layout given, `?` any separator) at the start of `text`.
@@ -82,16 +88,9 @@ impl HttpDate {
     /// The date `secs` after the epoch.
     pub fn of(secs: u64) -> HttpDate {
         const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
-        let days = secs / 86_400;
-        let (y, m, d) = civil_from_days(days as i64);
         let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
-        out[..3].copy_from_slice(DAYS[(days % 7) as usize]);
-        two_digits(&mut out[5..7], d);
-        out[8..11].copy_from_slice(MONTHS[(m as usize).clamp(1, 12) - 1].as_bytes());
-        let year = y.clamp(0, 9999) as u32;
-        two_digits(&mut out[12..14], year / 100);
-        two_digits(&mut out[14..16], year % 100);
-        time_of_day(&mut out[17..25], secs);
+        out[..3].copy_from_slice(DAYS[(secs / 86_400 % 7) as usize]);
+        day_month_year_time(&mut out[5..25], secs);
         HttpDate(out)
     }
 

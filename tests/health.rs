@@ -66,19 +66,23 @@ fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// `unshare` arguments that run a command as PID 1 of a new PID namespace with its own
+/// /proc, in a user namespace too, so that this needs no privilege (as in a build sandbox).
+const UNSHARE_AS_PID1: [&str; 5] = [
+    "--user",
+    "--map-root-user",
+    "--pid",
+    "--fork",
+    "--mount-proc",
+];
+
 /// Whether this environment lets a test make a PID namespace with its own /proc, as
 /// `unshare` needs: a build sandbox that masks parts of /proc (bubblewrap, some container
 /// runtimes) refuses the mount. The image test on the Docker engine proves the same there.
 fn can_make_pid_namespace() -> bool {
     let made = Command::new("unshare")
-        .args([
-            "--user",
-            "--map-root-user",
-            "--pid",
-            "--fork",
-            "--mount-proc",
-            "true",
-        ])
+        .args(UNSHARE_AS_PID1)
+        .arg("true")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -97,15 +101,8 @@ struct Pid1 {
 
 impl Pid1 {
     fn start(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Pid1 {
-        // A user namespace too, so that this needs no privilege (as in a build sandbox).
         let unshare = Command::new("unshare")
-            .args([
-                "--user",
-                "--map-root-user",
-                "--pid",
-                "--fork",
-                "--mount-proc",
-            ])
+            .args(UNSHARE_AS_PID1)
             .arg(common::bin())
             .args(args)
             .arg(root)
