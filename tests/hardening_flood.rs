@@ -10,6 +10,7 @@ mod common;
 mod hardening_util;
 
 use std::io::Write;
+use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -411,6 +412,38 @@ fn idle_keep_alive_connections_hold_no_thread() {
             t <= base_threads + poller_threads(),
             "Threads {t} for 500 idle connections (baseline {base_threads})"
         );
+    }
+}
+
+#[test]
+fn a_connection_holds_no_descriptor_until_its_request_arrives() {
+    // HTTP clients speak first, so the server has the kernel accept a connection only once its
+    // request has arrived: 50 connections that have sent nothing yet cost no descriptor while
+    // a fresh client is served, and each is answered once it sends its request.
+    let root = fixture("deferred-accept");
+    let server = Server::start(root.path(), &["--no-access-log"]);
+    assert_served(&server, Duration::from_secs(2), "warm-up");
+    let base = baseline_fds(&server);
+    let silent: Vec<TcpStream> = (0..50).map(|_| server.connect()).collect();
+    // Connected after the silent ones: by the time it is answered the server has accepted
+    // every connection the kernel had ready for it, the silent ones too if they were.
+    assert_served(
+        &server,
+        Duration::from_secs(2),
+        "beside 50 silent connections",
+    );
+    let fds = fds_settle(&server, base, Duration::from_secs(2));
+    assert!(
+        fds <= base,
+        "{fds} descriptors with 50 connections that sent nothing (baseline {base})"
+    );
+    let request = request_bytes("GET", b"/small.txt", &[("Connection", "close")]);
+    for (i, s) in silent.iter().enumerate() {
+        (&*s).write_all(&request).unwrap();
+        match outcome(s, Duration::from_secs(5), false) {
+            Outcome::Response(r) => assert_eq!(r.status, 200, "connection {i}"),
+            other => panic!("connection {i}, after its request: {other:?}"),
+        }
     }
 }
 

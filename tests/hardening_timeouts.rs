@@ -47,11 +47,13 @@ fn idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
         "closed after {closed:?} with a 1 s idle timeout"
     );
 
-    // A connection that never sends a byte gets the same treatment.
+    // A connection that never sends a byte gets the same treatment, once the kernel hands it
+    // over: the listener defers accepting a connection until its request arrives, for up to a
+    // second (to its first SYN-ACK retransmission).
     let s = server.connect();
     let closed = wait_closed(&s, Duration::from_secs(6)).expect("silent connection never closed");
     assert!(
-        (Duration::from_millis(800)..=Duration::from_millis(2500)).contains(&closed),
+        (Duration::from_millis(800)..=Duration::from_millis(3500)).contains(&closed),
         "silent connection closed after {closed:?}"
     );
     // 20 idle connections at once are all let go, and the server's fds come back.

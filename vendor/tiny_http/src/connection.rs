@@ -25,14 +25,14 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// Makes the socket non-blocking, with no timeouts yet.
-    pub(crate) fn new(stream: TcpStream) -> io::Result<Connection> {
-        stream.set_nonblocking(true)?;
-        Ok(Connection {
+    /// Takes a non-blocking socket (see [`crate::sys::accept_nonblocking`]), with no timeouts
+    /// yet.
+    pub(crate) fn new(stream: TcpStream) -> Connection {
+        Connection {
             stream,
             read_timeout: AtomicI32::new(-1),
             write_timeout: AtomicI32::new(-1),
-        })
+        }
     }
 
     /// Reads what has arrived, without waiting: `WouldBlock` if nothing has.
@@ -136,9 +136,21 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         assert!(crate::sys::set_inherited_nodelay(listener.as_raw_fd()).is_ok());
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (accepted, _) = listener.accept().unwrap();
+        let (accepted, addr) = crate::sys::accept_nonblocking(&listener).unwrap();
+        assert_eq!(addr, client.local_addr().unwrap());
         assert!(accepted.nodelay().unwrap(), "TCP_NODELAY is inherited");
-        (Connection::new(accepted).unwrap(), client)
+        (Connection::new(accepted), client)
+    }
+
+    #[test]
+    fn accepted_ipv6_connections_carry_the_peer_address() {
+        let Ok(listener) = TcpListener::bind("[::1]:0") else {
+            eprintln!("skipped: no IPv6 loopback here");
+            return;
+        };
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (_, addr) = crate::sys::accept_nonblocking(&listener).unwrap();
+        assert_eq!(addr, client.local_addr().unwrap());
     }
 
     #[test]

@@ -47,6 +47,15 @@ impl Core {
         listener: TcpListener,
     ) -> io::Result<Core> {
         let inherited_options = crate::sys::set_inherited_nodelay(listener.as_raw_fd()).is_ok();
+        // HTTP clients speak first, so a connection is accepted once its request is in: then
+        // the read right after `accept` finds it, where without this it found nothing for
+        // nearly every new connection under load and the request came one epoll round later.
+        // Measured with `Connection: close` requests (wrk -c16, server on one core): 16.3-17.3
+        // to 13.3 us of CPU and 0.48 to 0.10 context switches per connection. A client that
+        // connects and sends nothing holds no descriptor meanwhile; after a second the kernel
+        // hands its connection over as it is, to the idle timeout. An optimisation only:
+        // without it (a listener that refuses the option) connections are accepted as before.
+        let _ = crate::sys::set_defer_accept(listener.as_raw_fd(), 1);
         listener.set_nonblocking(true)?;
         let pollers = Pollers::new(&settings, &listener)?;
         Ok(Core {
@@ -147,7 +156,7 @@ pub(crate) enum Accepted {
 /// [`Core::wait_failure`] so the program can exit and be restarted.
 pub(crate) fn accept_one(core: &Arc<Core>) -> Accepted {
     let accepted = match &*core.listener.read().unwrap_or_else(|e| e.into_inner()) {
-        Some(listener) => listener.accept(),
+        Some(listener) => crate::sys::accept_nonblocking(listener),
         None => return Accepted::Stopped,
     };
     let (stream, addr) = match accepted {
@@ -180,9 +189,7 @@ pub(crate) fn accept_one(core: &Arc<Core>) -> Accepted {
     if core.is_closing() {
         return Accepted::Stopped;
     }
-    let Ok(conn) = Connection::new(stream) else {
-        return Accepted::Nothing;
-    };
+    let conn = Connection::new(stream);
     if !core.inherited_options && conn.set_nodelay().is_err() {
         return Accepted::Nothing;
     }

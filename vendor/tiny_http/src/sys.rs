@@ -1,10 +1,12 @@
-//! The system calls std doesn't wrap for us: sendfile, MSG_MORE, socket options, poll and
-//! epoll. The only `unsafe` in this crate. Linux only: the engine is built on epoll.
+//! The system calls std doesn't wrap for us: sendfile, MSG_MORE, socket options, a
+//! non-blocking accept, poll and epoll. The only `unsafe` in this crate. Linux only: the
+//! engine is built on epoll.
 #![allow(unsafe_code)]
 
 use std::fs::File;
 use std::io;
-use std::os::unix::io::{AsRawFd, RawFd};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, TcpListener, TcpStream};
+use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 /// Sends up to `count` bytes of `file`, starting at `*offset`, to the socket `out` with
@@ -59,15 +61,30 @@ pub(crate) fn send_more(out: RawFd, buf: &[u8]) -> io::Result<usize> {
 /// Sets TCP_NODELAY on a listening socket. Linux copies it to every socket `accept()`
 /// returns, which saves a system call per connection.
 pub(crate) fn set_inherited_nodelay(listener: RawFd) -> io::Result<()> {
-    let on: libc::c_int = 1;
-    // SAFETY: `listener` is an open socket for the duration of the call, and the option value
-    // is a live, correctly sized local passed with its size.
+    set_int_option(listener, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)
+}
+
+/// Sets TCP_DEFER_ACCEPT on a listening socket: `accept()` then returns a connection only once
+/// its first bytes have arrived, or once the kernel has waited `secs` (rounded up to its next
+/// SYN-ACK retransmission) for them, after which the connection is handed over as it is.
+pub(crate) fn set_defer_accept(listener: RawFd, secs: libc::c_int) -> io::Result<()> {
+    set_int_option(listener, libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT, secs)
+}
+
+fn set_int_option(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: `fd` is an open socket for the duration of the call, and the option value is a
+    // live, correctly sized local passed with its size.
     let rc = unsafe {
         libc::setsockopt(
-            listener,
-            libc::IPPROTO_TCP,
-            libc::TCP_NODELAY,
-            (&on as *const libc::c_int).cast(),
+            fd,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
@@ -75,6 +92,61 @@ pub(crate) fn set_inherited_nodelay(listener: RawFd) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Accepts a connection as a non-blocking socket in one system call: `TcpListener::accept`
+/// returns a blocking one, and making it non-blocking costs an `ioctl` per connection.
+pub(crate) fn accept_nonblocking(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+    // SAFETY: all zeroes is a valid `sockaddr_storage` (a plain C struct).
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: the listener is open for the duration of the call; the kernel writes at most
+    // `len` bytes of address into `storage`, which is that large and lives across the call.
+    let fd = unsafe {
+        libc::accept4(
+            listener.as_raw_fd(),
+            (&mut storage as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: accept4 just returned this descriptor, and nothing else owns it.
+    let stream = TcpStream::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let addr = match libc::c_int::from(storage.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the kernel wrote a `sockaddr_in`, as the family says, into storage large
+            // and aligned enough for any address.
+            let v4 = unsafe {
+                &*(&storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+            };
+            SocketAddr::from((
+                Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr)),
+                u16::from_be(v4.sin_port),
+            ))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: as above, for a `sockaddr_in6`.
+            let v6 = unsafe {
+                &*(&storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
+            SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(v6.sin6_addr.s6_addr),
+                u16::from_be(v6.sin6_port),
+                v6.sin6_flowinfo,
+                v6.sin6_scope_id,
+            ))
+        }
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not an IP connection",
+            ))
+        }
+    };
+    Ok((stream, addr))
 }
 
 /// Error numbers the accept loop treats as running out of a resource: back off and retry.
