@@ -90,8 +90,11 @@ pub(crate) struct Client {
     pub(crate) slot: usize,
     /// Names the connection in the epoll set: its slot and the slot's serial number.
     pub(crate) token: u64,
-    /// Whether the connection has been added to the epoll set (then it is re-armed).
-    pub(crate) watched: AtomicBool,
+    /// How the connection is registered in the epoll set (see [`crate::util::Pollers`]).
+    pub(crate) registered: AtomicU8,
+    /// Bytes arrived while a thread was serving the connection: the event they made found it
+    /// busy, so the thread looks again once the connection is idle.
+    pub(crate) kicked: AtomicBool,
     io: Mutex<Io>,
     phase: AtomicPhase,
     /// When the current phase began, in milliseconds since the server started: in READING,
@@ -155,7 +158,8 @@ impl Client {
             core,
             slot,
             token,
-            watched: AtomicBool::new(false),
+            registered: AtomicU8::new(crate::util::NOT_REGISTERED),
+            kicked: AtomicBool::new(false),
             io: Mutex::new(Io::default()),
             phase: AtomicPhase::new(Phase::Idle),
             since: AtomicU64::new(since),
@@ -257,17 +261,21 @@ impl Client {
 /// rest of the response of one that was waiting for room.
 pub(crate) fn serve_ready(client: Arc<Client>) {
     let start = match client.phase.load() {
-        Phase::Idle => {
-            // Stamped first: in READING with the time it went idle, the connection would look
-            // like a head arriving for ages, and be the first to go when the cap needs room.
-            client.stamp();
-            if !client.phase.step(Phase::Idle, Phase::Reading) {
+        Phase::Idle if take_idle(&client) => Phase::Reading,
+        Phase::WaitingToWrite if client.phase.step(Phase::WaitingToWrite, Phase::Writing) => {
+            Phase::Writing
+        }
+        // Bytes came while another thread serves the connection (the registration for the
+        // next request is edge-triggered): flagged for that thread, which looks again once the
+        // connection is idle. If it is idle already, that thread may have looked before the
+        // flag was up, so it is served here. (Not stamped unless idle: a head arriving byte by
+        // byte must keep the age of its first byte.)
+        Phase::Reading | Phase::Handling | Phase::Writing => {
+            client.kicked.store(true, Ordering::SeqCst);
+            if client.phase.load() != Phase::Idle || !take_idle(&client) {
                 return;
             }
             Phase::Reading
-        }
-        Phase::WaitingToWrite if client.phase.step(Phase::WaitingToWrite, Phase::Writing) => {
-            Phase::Writing
         }
         // Closed meanwhile by whoever unregistered it, or an event from a former phase.
         _ => return,
@@ -299,6 +307,15 @@ pub(crate) fn serve_ready(client: Arc<Client>) {
             }
         }
     }
+}
+
+/// Takes an idle connection to read its next request; false if another thread took it or it
+/// was closed meanwhile.
+fn take_idle(client: &Client) -> bool {
+    // Stamped first: in READING with the time it went idle, the connection would look like a
+    // head arriving for ages, and be the first to go when the cap needs room.
+    client.stamp();
+    client.phase.step(Phase::Idle, Phase::Reading)
 }
 
 /// Returns the connection, idle, to the epoll set. From the moment it is IDLE the registry

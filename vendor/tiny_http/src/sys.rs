@@ -261,9 +261,8 @@ impl Epoll {
         Ok(())
     }
 
-    /// One-shot interest in `fd`: one event, to one waiter, then nothing until it is re-armed.
-    /// `add` registers, `rearm` re-enables, with `Interest::Read` (readable, or closed by the
-    /// peer) or `Interest::Write` (room to write; errors and hang-ups are always reported).
+    /// Registers `fd` with `interest` (see [`Interest`]); `rearm` changes a registration, or
+    /// renews a one-shot one. Either reports the descriptor at once if it is ready already.
     pub(crate) fn add(&self, fd: RawFd, token: u64, interest: Interest) -> io::Result<()> {
         self.ctl(libc::EPOLL_CTL_ADD, fd, interest.events(), token)
     }
@@ -306,10 +305,17 @@ impl Epoll {
     }
 }
 
-/// What a one-shot registration waits for.
+/// What a registration waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Interest {
+    /// A connection to accept: one-shot, one event to one waiter, then nothing until re-armed.
+    Accept,
+    /// The next request (or the peer closing), edge-triggered: an event each time bytes
+    /// arrive, and the registration stays, so a connection going back to wait for its next
+    /// request costs no system call. Events also come while a thread is serving the
+    /// connection; see `Pollers::watch` for how none is lost.
     Read,
+    /// Room to write: one-shot. Errors and hang-ups are always reported.
     Write,
 }
 
@@ -318,7 +324,8 @@ impl Interest {
         // No EPOLLRDHUP when waiting to write: a client that shut down its sending side may
         // still be reading, and the flag would wake us again and again while the socket is full.
         (match self {
-            Interest::Read => libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLONESHOT,
+            Interest::Accept => libc::EPOLLIN | libc::EPOLLONESHOT,
+            Interest::Read => libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET,
             Interest::Write => libc::EPOLLOUT | libc::EPOLLONESHOT,
         }) as u32
     }
