@@ -451,10 +451,12 @@ fn a_connection_holds_no_descriptor_until_its_request_arrives() {
 fn a_request_that_arrives_while_the_last_one_is_served_is_answered() {
     // A connection waiting for its next request stays registered in the epoll set, edge-
     // triggered: the bytes of a request that arrive while a thread is still serving the last
-    // one make their event then, and another thread may take it and find the connection busy.
-    // The request must be answered all the same. The first request lists 5,000 entries (some
-    // milliseconds of work); the second is sent a millisecond later, while it is listed. The
-    // sleep only shapes the timing: a round that misses the window tests nothing, none fails.
+    // one make their event then, and another thread may take it and find the connection busy,
+    // or take it in a batch and hand it back because it must wait itself (a large listing
+    // does). The request must be answered all the same. Eight clients at once, each sending
+    // a request for a listing of 5,000 entries (some milliseconds of work) and, a millisecond
+    // later, while it is listed, one for a small file. The sleep only shapes the timing: a
+    // round that misses the window tests nothing, and none fails.
     let root = fixture("busy-event");
     let big = root.path().join("big");
     std::fs::create_dir(&big).unwrap();
@@ -462,25 +464,33 @@ fn a_request_that_arrives_while_the_last_one_is_served_is_answered() {
         std::fs::write(big.join(format!("entry-{i:05}")), b"").unwrap();
     }
     let server = Server::start(root.path(), &["--no-access-log", "--threads", "4"]);
-    let s = server.connect();
-    s.set_nodelay(true).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let listing = request_bytes("GET", b"/big/", &[]);
     let small = request_bytes("GET", b"/small.txt", &[]);
-    let mut reader = BufReader::new(&s);
-    for round in 0..40 {
-        (&s).write_all(&listing).unwrap();
-        thread::sleep(Duration::from_millis(1));
-        (&s).write_all(&small).unwrap();
-        for (n, want) in [(0, None), (1, Some(small_body()))] {
-            let r = common::read_response(&mut reader, false)
-                .unwrap_or_else(|e| panic!("round {round}, response {n}: {e}"));
-            assert_eq!(r.status, 200, "round {round}, response {n}");
-            if let Some(body) = want {
-                assert_eq!(r.body, body, "round {round}, response {n}");
-            }
+    let streams: Vec<TcpStream> = (0..8).map(|_| server.connect()).collect();
+    thread::scope(|scope| {
+        for (client, s) in streams.iter().enumerate() {
+            let (listing, small) = (&listing, &small);
+            scope.spawn(move || {
+                s.set_nodelay(true).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut reader = BufReader::new(s);
+                for round in 0..20 {
+                    (&*s).write_all(listing).unwrap();
+                    thread::sleep(Duration::from_millis(1));
+                    (&*s).write_all(small).unwrap();
+                    for (n, want) in [(0, None), (1, Some(small_body()))] {
+                        let at = format!("client {client}, round {round}, response {n}");
+                        let r = common::read_response(&mut reader, false)
+                            .unwrap_or_else(|e| panic!("{at}: {e}"));
+                        assert_eq!(r.status, 200, "{at}");
+                        if let Some(body) = want {
+                            assert_eq!(r.body, body, "{at}");
+                        }
+                    }
+                }
+            });
         }
-    }
+    });
 }
 
 /// Opens 20 keep-alive connections, each answered once, and returns how many threads the

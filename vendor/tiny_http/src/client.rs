@@ -90,8 +90,9 @@ pub(crate) struct Client {
     pub(crate) slot: usize,
     /// Names the connection in the epoll set: its slot and the slot's serial number.
     pub(crate) token: u64,
-    /// How the connection is registered in the epoll set (see [`crate::util::Pollers`]).
-    pub(crate) registered: AtomicU8,
+    /// How the connection is registered in the epoll set (see [`crate::util::Pollers`]);
+    /// changed only under this lock, by a thread that has seen the phase it expects under it.
+    pub(crate) registered: Mutex<u8>,
     /// Bytes arrived while a thread was serving the connection: the event they made found it
     /// busy, so the thread looks again once the connection is idle.
     pub(crate) kicked: AtomicBool,
@@ -158,7 +159,7 @@ impl Client {
             core,
             slot,
             token,
-            registered: AtomicU8::new(crate::util::NOT_REGISTERED),
+            registered: Mutex::new(crate::util::NOT_REGISTERED),
             kicked: AtomicBool::new(false),
             io: Mutex::new(Io::default()),
             phase: AtomicPhase::new(Phase::Idle),

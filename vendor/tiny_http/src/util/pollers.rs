@@ -32,7 +32,7 @@ use std::time::Duration;
 use std::net::TcpListener;
 use std::os::unix::io::AsRawFd;
 
-use crate::client::{self, Client};
+use crate::client::{self, Client, Phase};
 use crate::core::{self as accept, Accepted, Core};
 use crate::settings::{timeout, Settings, Warning};
 use crate::sys::{Epoll, Interest, LISTEN_TOKEN, WAKE_TOKEN};
@@ -162,8 +162,8 @@ impl Pollers {
     /// from here any poller may take it.
     ///
     /// A connection that waited for a request before is still registered (edge-triggered), so
-    /// this is no system call: measured, one `epoll_ctl` fewer per keep-alive request, some
-    /// 5% of the server's CPU time for a small file or a 404. But the bytes of a next request
+    /// this is no system call: measured, one `epoll_ctl` fewer per keep-alive request, 6-8 %
+    /// of the server's CPU time for a small file or a 404. But the bytes of a next request
     /// that came while a thread was serving this one made their event then, and a poller
     /// that took it found the connection busy and only raised `kicked`; nothing will report
     /// those bytes again, so if the flag is up the registration is renewed, which reports the
@@ -171,29 +171,53 @@ impl Pollers {
     /// and the poller raises the flag before it looks at the phase (both sequentially
     /// consistent): either the flag is seen here, or the poller sees IDLE and serves it.
     pub(crate) fn watch(&self, client: &Client) -> io::Result<()> {
-        match client.registered.swap(READ, Ordering::SeqCst) {
-            READ if !client.kicked.swap(false, Ordering::SeqCst) => Ok(()),
-            registered => self.register(client, registered, Interest::Read),
-        }
+        self.register(client, Phase::Idle, Interest::Read, false)
     }
 
     /// Puts a connection (WAITING_TO_WRITE) back into the set, to wait for room to send the
     /// rest of its response.
     pub(crate) fn watch_writable(&self, client: &Client) -> io::Result<()> {
-        let registered = client.registered.swap(WRITE, Ordering::SeqCst);
-        self.register(client, registered, Interest::Write)
+        self.register(client, Phase::WaitingToWrite, Interest::Write, false)
     }
 
-    /// Adds the connection to the set, or renews its registration (which reports it at once if
-    /// it is ready already), with `interest`; `registered` is how it was registered before.
-    fn register(&self, client: &Client, registered: u8, interest: Interest) -> io::Result<()> {
+    /// Registers the connection for `interest` if it is still in `phase`, adding it to the set
+    /// or renewing its registration (which reports it at once if it is ready already); `renew`
+    /// renews even an edge-triggered registration for reading that is in place.
+    ///
+    /// Under the connection's registration lock, and only in the phase the caller expects:
+    /// events for one connection can reach several threads at once, and one that took the
+    /// connection meanwhile and changed its registration (to wait for room to write, say)
+    /// must not have it changed back. Such a thread sets the registration it needs when it is
+    /// done, so there is nothing to do here then.
+    fn register(
+        &self,
+        client: &Client,
+        phase: Phase,
+        interest: Interest,
+        renew: bool,
+    ) -> io::Result<()> {
+        let mut registered = client.registered.lock().unwrap_or_else(|e| e.into_inner());
+        if client.phase().0 != phase {
+            return Ok(());
+        }
+        let kicked = client.kicked.swap(false, Ordering::SeqCst);
+        let want = match interest {
+            Interest::Read => READ,
+            _ => WRITE,
+        };
+        if want == READ && *registered == READ && !kicked && !renew {
+            return Ok(());
+        }
         let fd = client.stream.raw_fd();
-        client.kicked.store(false, Ordering::SeqCst);
-        if registered == NOT_REGISTERED {
+        let result = if *registered == NOT_REGISTERED {
             self.epoll.add(fd, client.token, interest)
         } else {
             self.epoll.rearm(fd, client.token, interest)
+        };
+        if result.is_ok() {
+            *registered = want;
         }
+        result
     }
 
     /// For the accept thread: waits up to `limit` until no thread is runnable; returns
@@ -294,23 +318,17 @@ impl Pollers {
                     let Some(client) = core.registry.get(token) else {
                         continue;
                     };
+                    // If another thread is serving the connection (events for one connection
+                    // can reach several threads), it looks again when it is done (see
+                    // `watch`); raised before the phase is read, as a poller does.
+                    client.kicked.store(true, Ordering::SeqCst);
                     let (phase, interest) = match client.phase().0 {
-                        client::Phase::Idle => (client::Phase::Idle, Interest::Read),
-                        client::Phase::WaitingToWrite => {
-                            (client::Phase::WaitingToWrite, Interest::Write)
-                        }
-                        // Closed meanwhile: nothing to wait for.
+                        Phase::Idle => (Phase::Idle, Interest::Read),
+                        Phase::WaitingToWrite => (Phase::WaitingToWrite, Interest::Write),
+                        // Served by another thread, or closed meanwhile.
                         _ => continue,
                     };
-                    let registered = client.registered.swap(
-                        if interest == Interest::Read {
-                            READ
-                        } else {
-                            WRITE
-                        },
-                        Ordering::SeqCst,
-                    );
-                    if let Err(err) = self.register(&client, registered, interest) {
+                    if let Err(err) = self.register(&client, phase, interest, true) {
                         core.settings
                             .warn(Warning::Internal(format!("epoll: {err}")));
                         // Out of the set for good: closed, not left to hang.
