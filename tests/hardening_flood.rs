@@ -493,6 +493,30 @@ fn a_request_that_arrives_while_the_last_one_is_served_is_answered() {
     });
 }
 
+#[test]
+fn pipelined_requests_beyond_one_read_are_all_answered() {
+    // 64 requests of exactly 128 bytes in one write: the server's first read takes the first
+    // 2,048 bytes (its read buffer) and answers 16 requests from them with its buffer then
+    // empty, while the rest wait in the socket and make no new event (the registration is
+    // edge-triggered). Every request must be answered.
+    let root = fixture("pipelined-beyond-read");
+    let server = Server::start(root.path(), &["--no-access-log"]);
+    let base = request_bytes("GET", b"/small.txt", &[("X-Pad", "")]);
+    let pad = "p".repeat(128 - base.len());
+    let one = request_bytes("GET", b"/small.txt", &[("X-Pad", &pad)]);
+    assert_eq!(one.len(), 128);
+    let s = server.connect();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    (&s).write_all(&one.repeat(64)).unwrap();
+    let mut reader = BufReader::new(&s);
+    for n in 0..64 {
+        let r = common::read_response(&mut reader, false)
+            .unwrap_or_else(|e| panic!("response {n} of 64: {e}"));
+        assert_eq!(r.status, 200, "response {n}");
+        assert_eq!(r.body, small_body(), "response {n}");
+    }
+}
+
 /// Opens 20 keep-alive connections, each answered once, and returns how many threads the
 /// server gained since it started (none of the connections waits for its client, so the
 /// count is the threads that serve ready connections).

@@ -523,6 +523,11 @@ fn read_head(client: &Client) -> Result<Head, Stop> {
         };
         match filled {
             Ok(0) => return Err(Stop::Quietly),
+            // A read that filled the buffer may have left bytes in the socket, which no event
+            // will report again (the registration is edge-triggered): flagged, so that the
+            // registration is renewed when the connection goes back to wait (see
+            // `Pollers::watch`), and the renewal reports them.
+            Ok(_) if io.rbuf.is_full() => client.kicked.store(true, Ordering::SeqCst),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(Stop::Timeout),

@@ -86,6 +86,11 @@ impl ReadBuf {
         Ok(n)
     }
 
+    /// Whether the last read filled the buffer to its end.
+    pub(crate) fn is_full(&self) -> bool {
+        !self.buf.is_empty() && self.end == self.buf.len()
+    }
+
     /// Gives the memory back to this thread's pool if nothing is buffered.
     pub(crate) fn release(&mut self) {
         if self.start == self.end && self.buf.len() == INITIAL_READ_BUF {
