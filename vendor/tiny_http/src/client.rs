@@ -263,7 +263,15 @@ impl Client {
 pub(crate) fn serve_ready(client: Arc<Client>) {
     let start = match client.phase.load() {
         Phase::Idle if take_idle(&client) => Phase::Reading,
-        Phase::WaitingToWrite if client.phase.step(Phase::WaitingToWrite, Phase::Writing) => {
+        Phase::WaitingToWrite => {
+            // The event may be one of bytes that came in, not of room to write: until the
+            // thread that made the connection wait has registered it for writing, it is still
+            // registered for reading. Flagged, so that whoever puts it back to wait for its
+            // next request renews that registration, which reports any such bytes.
+            client.kicked.store(true, Ordering::SeqCst);
+            if !client.phase.step(Phase::WaitingToWrite, Phase::Writing) {
+                return;
+            }
             Phase::Writing
         }
         // Bytes came while another thread serves the connection (the registration for the
