@@ -19,6 +19,7 @@ use crate::core::Core;
 use crate::head::{self, Field, Framing, Head, HeadError};
 use crate::response::{write_head, Body, Persistence, Response};
 use crate::settings::{timeout, Rejected, Settings};
+use crate::sys::Interest;
 use crate::util::{ReadBuf, WriteBuf};
 use crate::write::Outgoing;
 use crate::Request;
@@ -92,7 +93,8 @@ pub(crate) struct Client {
     pub(crate) token: u64,
     /// How the connection is registered in the epoll set (see [`crate::util::Pollers`]);
     /// changed only under this lock, by a thread that has seen the phase it expects under it.
-    pub(crate) registered: Mutex<u8>,
+    /// `None` until it is added.
+    pub(crate) registered: Mutex<Option<Interest>>,
     /// Bytes arrived while a thread was serving the connection: the event they made found it
     /// busy, so the thread looks again once the connection is idle.
     pub(crate) kicked: AtomicBool,
@@ -159,7 +161,7 @@ impl Client {
             core,
             slot,
             token,
-            registered: Mutex::new(crate::util::NOT_REGISTERED),
+            registered: Mutex::new(None),
             kicked: AtomicBool::new(false),
             io: Mutex::new(Io::default()),
             phase: AtomicPhase::new(Phase::Idle),

@@ -2,7 +2,7 @@
 //! open connections, and the thread pool.
 
 pub(crate) use self::buffers::{extend_short, ReadBuf, WriteBuf, STREAM_CHUNK, WRITE_BUF};
-pub(crate) use self::pollers::{will_block, Pollers, NOT_REGISTERED};
+pub(crate) use self::pollers::{will_block, Pollers};
 pub(crate) use self::registry::{ip_key, Registry, Scope};
 pub(crate) use self::task_pool::TaskPool;
 

@@ -58,12 +58,6 @@ pub(crate) struct Pollers {
     none_runnable: (Mutex<()>, Condvar),
 }
 
-/// How a connection is registered in the epoll set ([`Client::registered`]): not yet, for
-/// its next request ([`Interest::Read`]), or for room to write ([`Interest::Write`]).
-pub(crate) const NOT_REGISTERED: u8 = 0;
-const READ: u8 = 1;
-const WRITE: u8 = 2;
-
 /// Ready events a poller takes from the epoll set at once. It then serves up to this many
 /// connections before asking the kernel again: under load, one `epoll_wait` for several
 /// requests instead of one each. Small, so that one thread doesn't sit on ready connections
@@ -201,21 +195,16 @@ impl Pollers {
             return Ok(());
         }
         let kicked = client.kicked.swap(false, Ordering::SeqCst);
-        let want = match interest {
-            Interest::Read => READ,
-            _ => WRITE,
-        };
-        if want == READ && *registered == READ && !kicked && !renew {
+        if interest == Interest::Read && *registered == Some(Interest::Read) && !kicked && !renew {
             return Ok(());
         }
         let fd = client.stream.raw_fd();
-        let result = if *registered == NOT_REGISTERED {
-            self.epoll.add(fd, client.token, interest)
-        } else {
-            self.epoll.rearm(fd, client.token, interest)
+        let result = match *registered {
+            None => self.epoll.add(fd, client.token, interest),
+            Some(_) => self.epoll.rearm(fd, client.token, interest),
         };
         if result.is_ok() {
-            *registered = want;
+            *registered = Some(interest);
         }
         result
     }
