@@ -228,7 +228,7 @@ fn settings(config: &Config, site: &Site, log: Option<&AccessLog>) -> Settings {
     settings.idle_timeout = config.idle_timeout;
     settings.head_timeout = config.head_timeout;
     settings.write_timeout = config.write_timeout;
-    settings.error_headers = site.common_headers().to_vec();
+    settings.error_headers = site.common_headers().clone();
     settings.on_warning = Some(Arc::new(RateLimited::default().into_hook()));
     if let Some(log) = log {
         let log = log.clone();

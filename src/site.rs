@@ -15,7 +15,7 @@ use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use tiny_http::{Body, Method, Request, Response};
+use tiny_http::{Body, HeaderLines, Method, Request, Response};
 
 use crate::access_log::{self, AccessLog, Entry, RequestLine};
 use crate::byteranges::{self, Multipart};
@@ -57,7 +57,7 @@ pub struct Site {
     scans: Gate,
     /// `X-Content-Type-Options: nosniff` and the configured headers, as header lines added to
     /// every response (and to the ones tiny_http writes on its own).
-    common_headers: Vec<u8>,
+    common_headers: HeaderLines,
     /// A configured `Cache-Control` header replaces ours.
     own_cache_control: bool,
     /// `Cache-Control` of files by URL path.
@@ -146,7 +146,7 @@ impl Site {
 
     /// The header lines every response carries, for the ones tiny_http writes on its own
     /// (protocol errors).
-    pub fn common_headers(&self) -> &[u8] {
+    pub fn common_headers(&self) -> &HeaderLines {
         &self.common_headers
     }
 
@@ -160,7 +160,7 @@ impl Site {
         let started = Instant::now();
         if let Some(mut response) = self.health(&request) {
             // Not logged: probes come every few seconds and would drown the log.
-            response.add_header_block(&self.common_headers);
+            response.add_header_lines(&self.common_headers);
             request.respond(response);
             return;
         }
@@ -172,7 +172,7 @@ impl Site {
             self.error_body(&mut response, &fields);
         }
         self.cors_headers(&mut response, &fields);
-        response.add_header_block(&self.common_headers);
+        response.add_header_lines(&self.common_headers);
         if let Some(log) = self.log.as_ref().filter(|_| !is_probe(&fields)) {
             let line = log.begin(&self.log_entry(&fields, response.status()));
             let log = log.clone();
@@ -766,7 +766,7 @@ fn url_path(path: &RequestPath<'_>) -> Vec<u8> {
 
 /// `X-Content-Type-Options: nosniff` (with `nosniff`, when it isn't configured) and the
 /// configured headers, as header lines.
-fn common_headers(config: &Config, nosniff: bool) -> Vec<u8> {
+fn common_headers(config: &Config, nosniff: bool) -> HeaderLines {
     let mut lines = Vec::new();
     let mut add = |name: &str, value: &str| {
         lines.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
@@ -777,7 +777,7 @@ fn common_headers(config: &Config, nosniff: bool) -> Vec<u8> {
     for (name, value) in &config.headers {
         add(name, value);
     }
-    lines
+    HeaderLines::new(&lines)
 }
 
 /// Error statuses and the clean paths under the root of the pages that answer them.

@@ -27,7 +27,8 @@ pub(crate) struct Core {
     backoff_ms: AtomicU64,
     handler: Handler,
     closing: AtomicBool,
-    epoch: Instant,
+    /// The coarse monotonic clock at start, in ms: what [`Core::millis`] counts from.
+    epoch_ms: u64,
     /// Accepted sockets inherit TCP_NODELAY from the listener.
     inherited_options: bool,
     /// Why accepting stopped for good, for [`Core::wait_failure`].
@@ -67,14 +68,15 @@ impl Core {
             backoff_ms: AtomicU64::new(INITIAL_BACKOFF_MS),
             handler,
             closing: AtomicBool::new(false),
-            epoch: Instant::now(),
+            epoch_ms: crate::sys::monotonic_coarse_millis(),
             failure: (Mutex::new(None), Condvar::new()),
         })
     }
 
-    /// Milliseconds since the server started: the clock of every connection's phase.
+    /// Milliseconds since the server started, to a timer tick (1–4 ms): the clock of every
+    /// connection's phase, read a few times a request for timeouts counted in seconds.
     pub(crate) fn millis(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+        crate::sys::monotonic_coarse_millis().saturating_sub(self.epoch_ms)
     }
 
     pub(crate) fn is_closing(&self) -> bool {

@@ -49,7 +49,7 @@ use crate::core::Core;
 
 pub use common::{reason_phrase, HTTPVersion, Method};
 pub use request::{Header, Request};
-pub use response::{Body, Completion, Response};
+pub use response::{Body, Completion, HeaderLines, Response};
 pub use settings::{Rejected, Settings, Warning};
 
 mod client;

@@ -11,7 +11,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{Read, Write as _};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use httpdate::HttpDate;
 
@@ -110,6 +110,26 @@ impl fmt::Debug for Response {
     }
 }
 
+/// Header lines added to many responses (a site's own headers), checked once when made
+/// rather than on every response: the check of a line cost more than copying it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderLines(Vec<u8>);
+
+impl HeaderLines {
+    /// The valid lines of `block`, which holds lines written out as `Name: value\r\n`; the
+    /// others are dropped as by [`Response::add_header_block`].
+    pub fn new(block: &[u8]) -> HeaderLines {
+        let mut lines = Vec::with_capacity(block.len());
+        push_valid_lines(&mut lines, block);
+        HeaderLines(lines)
+    }
+
+    /// The lines kept.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 impl Response {
     /// A response with `status` and `body`, and no header lines yet.
     pub fn new(status: u16, body: Body) -> Response {
@@ -131,6 +151,11 @@ impl Response {
     /// the response or contradict its framing.
     pub fn add_header_block(&mut self, block: &[u8]) {
         push_valid_lines(&mut self.headers, block);
+    }
+
+    /// Adds header lines checked once beforehand (see [`HeaderLines`]).
+    pub fn add_header_lines(&mut self, lines: &HeaderLines) {
+        extend_short(&mut self.headers, &lines.0);
     }
 
     /// Adds one header line (dropped if it isn't valid, see [`Response::add_header_block`]).
@@ -258,14 +283,15 @@ thread_local! {
     static DATE: RefCell<(u64, [u8; 37])> = const { RefCell::new((u64::MAX, [0; 37])) };
 }
 
-/// Appends `Date: <now>\r\n` (a response needs one, RFC 9110 §6.6.1).
+/// Appends `Date: <now>\r\n` (a response needs one, RFC 9110 §6.6.1), to the second of the
+/// coarse clock: the header has no finer unit.
 fn push_date(out: &mut Vec<u8>) {
-    let now = SystemTime::now();
-    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let second = crate::sys::unix_coarse_secs();
     DATE.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.0 != second {
             let mut line = [0u8; 37];
+            let now = UNIX_EPOCH + Duration::from_secs(second);
             // "Date: " + 29 bytes of IMF-fixdate + CRLF.
             let _ = write!(&mut line[..], "Date: {}\r\n", HttpDate::from(now));
             *cache = (second, line);
@@ -294,7 +320,7 @@ pub(crate) fn write_head(
     out.extend_from_slice(b"\r\n");
     push_date(out);
     // Checked line by line as they were added.
-    out.extend_from_slice(header_block);
+    extend_short(out, header_block);
     if let Some(len) = body_len {
         out.extend_from_slice(b"Content-Length: ");
         push_decimal(out, len);
@@ -394,10 +420,10 @@ fn is_valid_header(name: &[u8], value: &[u8]) -> bool {
 /// The complete bytes of a response the server sends on its own (protocol errors, 503 past
 /// the connection cap): a one-line plain-text body and `Connection: close`. Also returns the
 /// body's length.
-pub(crate) fn error_response(status: u16, extra_headers: &[u8]) -> (Vec<u8>, usize) {
+pub(crate) fn error_response(status: u16, extra_headers: &HeaderLines) -> (Vec<u8>, usize) {
     let body = format!("{} {}\n", status, reason_phrase(status));
-    let mut headers = Vec::with_capacity(extra_headers.len() + 48);
-    push_valid_lines(&mut headers, extra_headers);
+    let mut headers = Vec::with_capacity(extra_headers.0.len() + 48);
+    headers.extend_from_slice(&extra_headers.0);
     headers.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n");
     let mut out = Vec::with_capacity(256);
     write_head(
@@ -479,11 +505,28 @@ mod tests {
     }
 
     #[test]
+    fn header_lines_keep_only_valid_lines_and_add_them_as_they_are() {
+        let lines = HeaderLines::new(
+            b"X-A: 1\r\nTransfer-Encoding: chunked\r\nX-Ctl: a\x01b\r\nNoCrlf: x\nX-B: 2\r\n",
+        );
+        assert_eq!(lines.as_bytes(), b"X-A: 1\r\nX-B: 2\r\n");
+        let mut response = Response::new(200, Body::Empty);
+        response.add_header("X-First", "0");
+        response.add_header_lines(&lines);
+        assert_eq!(
+            response.header_block(),
+            b"X-First: 0\r\nX-A: 1\r\nX-B: 2\r\n"
+        );
+    }
+
+    #[test]
     fn error_responses_close_and_say_why() {
-        let (bytes, body_len) = error_response(503, b"X-A: b\r\n");
+        let extra = HeaderLines::new(b"X-A: b\r\nConnection: keep-alive\r\n");
+        let (bytes, body_len) = error_response(503, &extra);
         let text = String::from_utf8(bytes).unwrap();
         assert!(text.starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
         assert!(text.contains("\r\nX-A: b\r\nContent-Type: text/plain; charset=utf-8\r\n"));
+        assert!(!text.contains("keep-alive"), "{text:?}");
         assert!(text.ends_with("Connection: close\r\n\r\n503 Service Unavailable\n"));
         assert_eq!(body_len, "503 Service Unavailable\n".len());
     }

@@ -9,6 +9,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::response::HeaderLines;
+
 /// A request the server refused on its own (a malformed or oversized head, a head that came
 /// too slowly, HTTP/2), passed to [`Settings::on_reject`] after the refusal was sent.
 #[derive(Debug)]
@@ -126,7 +128,7 @@ pub struct Settings {
     pub thread_stack_size: usize,
     /// Header lines (`Name: value\r\n`) added to the responses the server writes on its own:
     /// protocol errors and the `503` past the connection cap.
-    pub error_headers: Vec<u8>,
+    pub error_headers: HeaderLines,
     /// Told about each request refused by the server itself, e.g. to log it: such requests
     /// never reach the handler.
     pub on_reject: Option<RejectHook>,
@@ -163,7 +165,7 @@ impl Default for Settings {
             max_head_bytes: 16 * 1024,
             max_headers: 100,
             thread_stack_size: 256 * 1024,
-            error_headers: Vec::new(),
+            error_headers: HeaderLines::default(),
             on_reject: None,
             on_warning: None,
         }
