@@ -154,8 +154,12 @@ fn begin_json(entry: &Entry<'_>, out: &mut Vec<u8>) -> usize {
 
 /// Puts `outcome` into a line [`begin`] wrote, at `at`, and ends the line.
 pub fn finish(format: Format, line: &mut Vec<u8>, at: usize, outcome: Outcome) {
-    // Only `combined` has anything after the outcome: the others append it where they are.
-    let tail = line.split_off(at);
+    // Only `combined` has anything after the outcome: the others append it where they are,
+    // without moving an empty tail about.
+    let tail = match at < line.len() {
+        true => line.split_off(at),
+        false => Vec::new(),
+    };
     match format {
         Format::Default => {
             push_decimal(line, outcome.bytes);
@@ -261,6 +265,16 @@ fn push_clf_time(out: &mut Vec<u8>, time: Duration) {
 
 /// `n` in decimal.
 fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    // Most numbers in a line are below 1,000 (address octets, the status, the version, short
+    // bodies): those are written as one array of known length, which compiles to a store
+    // or two (callgrind: 60 instructions a number down to 20).
+    let digit = |n: u64| b'0' + (n % 10) as u8;
+    match n {
+        0..=9 => return out.push(digit(n)),
+        10..=99 => return out.extend_from_slice(&[digit(n / 10), digit(n)]),
+        100..=999 => return out.extend_from_slice(&[digit(n / 100), digit(n / 10), digit(n)]),
+        _ => {}
+    }
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
@@ -327,7 +341,10 @@ fn push_peer(out: &mut Vec<u8>, peer: SocketAddr) {
         out.push(b'[');
     }
     push_ip(out, ip);
-    out.extend_from_slice(if ip.is_ipv6() { b"]:" } else { b":" });
+    if ip.is_ipv6() {
+        out.push(b']');
+    }
+    out.push(b':');
     push_decimal(out, u64::from(peer.port()));
 }
 
@@ -427,6 +444,15 @@ mod tests {
             String::from_utf8(s).unwrap(),
             "10.0.0.1:80 [2001:db8::1]:65535 255.0.10.1 0 18446744073709551615 12345.006"
         );
+    }
+
+    #[test]
+    fn decimals_on_both_sides_of_every_short_form() {
+        for n in [1, 9, 10, 42, 99, 100, 404, 999, 1000, 65535, 1 << 40] {
+            let mut s = Vec::new();
+            push_decimal(&mut s, n);
+            assert_eq!(s, n.to_string().as_bytes());
+        }
     }
 
     #[test]

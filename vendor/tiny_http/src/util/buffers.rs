@@ -142,7 +142,7 @@ impl WriteBuf {
 
     /// Appends `data`.
     pub(crate) fn push(&mut self, data: &[u8]) {
-        self.vec().extend_from_slice(data);
+        extend_short(self.vec(), data);
     }
 
     /// Room left before the buffer holds [`WRITE_BUF`] bytes.
@@ -192,18 +192,23 @@ impl WriteBuf {
     }
 }
 
-/// Appends `bytes` to `out`. Short slices are copied byte by byte right here, not by
-/// musl's `memcpy`, whose `rep movs` costs some 50 cycles however few bytes it moves; a
-/// request's head and log line are built from a few dozen short pieces (perf: `memcpy` was a
-/// tenth of the server's CPU time on 1 KiB requests).
+/// Appends `bytes` to `out`. Slices up to a few hundred bytes are copied right here, eight
+/// bytes to a move, not by musl's `memcpy`, whose `rep movs` costs some 50 cycles however few
+/// bytes it moves; a response's head is built from a dozen short pieces, and a small body
+/// joins it (perf: `memcpy` was a tenth of the server's CPU time on 1 KiB requests).
 #[inline]
 pub(crate) fn extend_short(out: &mut Vec<u8>, bytes: &[u8]) {
-    if bytes.len() > 32 {
+    if bytes.len() > 256 {
         out.extend_from_slice(bytes);
         return;
     }
     out.reserve(bytes.len());
-    for &b in bytes {
+    let (words, tail) = bytes.as_chunks::<8>();
+    for word in words {
+        // Of a length known here, so a single move rather than a call.
+        out.extend_from_slice(word);
+    }
+    for &b in tail {
         out.push(b);
     }
 }
@@ -211,6 +216,17 @@ pub(crate) fn extend_short(out: &mut Vec<u8>, bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_extends_append_every_byte_in_order() {
+        let source: Vec<u8> = (0..300u32).map(|i| (i * 7 % 251) as u8).collect();
+        for len in 0..=source.len() {
+            let mut out = b"head".to_vec();
+            extend_short(&mut out, &source[..len]);
+            assert_eq!(&out[..4], b"head");
+            assert_eq!(&out[4..], &source[..len], "length {len}");
+        }
+    }
 
     #[test]
     fn read_buf_grows_up_to_its_limit_and_compacts() {
