@@ -1,4 +1,44 @@
-//! Status reason phrases, methods and protocol versions.
+//! Status reason phrases, methods, protocol versions and tokens.
+
+/// The bytes of a token (RFC 9110 `tchar`: methods, header names): a table, since every
+/// byte of every header name is looked up in each request and response.
+const TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
+
+/// Whether `b` may be part of a token.
+pub(crate) fn is_tchar(b: u8) -> bool {
+    TOKEN[usize::from(b)]
+}
+
+/// Whether `s` is a token: one or more `tchar`s.
+pub(crate) fn is_token(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+}
 
 /// The reason phrase of a status code (`404` → `"Not Found"`), `"Unknown"` for codes without one.
 pub fn reason_phrase(status: u16) -> &'static str {

@@ -15,7 +15,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use httpdate::HttpDate;
 
-use crate::common::{reason_phrase, HTTPVersion};
+use crate::common::{is_token, reason_phrase, HTTPVersion};
 use crate::util::extend_short;
 
 /// A response body. Its length is always known, so it goes out with `Content-Length`.
@@ -348,36 +348,6 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     extend_short(out, &digits[at..]);
 }
 
-/// The bytes of a header name (RFC 9110 `tchar`): a table, since every byte of every line is
-/// looked up on every response.
-const TOKEN: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
-        b += 1;
-    }
-    table
-};
-
 /// Appends the lines of `block` that may be sent.
 fn push_valid_lines(out: &mut Vec<u8>, block: &[u8]) {
     for line in block.split_inclusive(|&b| b == b'\n') {
@@ -414,7 +384,7 @@ fn is_valid_header(name: &[u8], value: &[u8]) -> bool {
     let bad_value = value.iter().fold(0u8, |bad, &b| {
         bad | (u8::from(b.wrapping_sub(0x20) >= 0x5f) & u8::from(b != b'\t'))
     }) != 0;
-    !name.is_empty() && !reserved && !bad_value && name.iter().all(|&b| TOKEN[usize::from(b)])
+    !reserved && !bad_value && is_token(name)
 }
 
 /// The complete bytes of a response the server sends on its own (protocol errors, 503 past
