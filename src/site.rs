@@ -166,7 +166,8 @@ impl Site {
         }
         // One root for the whole request (see `live_root`).
         let root = self.root.current(started);
-        let fields = Fields::of(&request, &root);
+        let mut fields = Fields::new(&request, &root);
+        fields.read_headers();
         let mut response = self.reply(&request, &fields);
         if response.status() >= 400 {
             self.error_body(&mut response, &fields);
