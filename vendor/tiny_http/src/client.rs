@@ -180,7 +180,7 @@ impl Client {
         (self.phase.load(), self.since.load(Ordering::Relaxed))
     }
 
-    /// Time since the current head's first byte, to the millisecond.
+    /// Time since the current head's first byte, to a timer tick (see [`Core::millis`]).
     fn head_elapsed(&self) -> Duration {
         let since = self.since.load(Ordering::Relaxed);
         Duration::from_millis(self.core.millis().saturating_sub(since))

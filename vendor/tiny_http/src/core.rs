@@ -73,7 +73,7 @@ impl Core {
         })
     }
 
-    /// Milliseconds since the server started, to a timer tick (1–4 ms): the clock of every
+    /// Milliseconds since the server started, to a timer tick (1–10 ms): the clock of every
     /// connection's phase, read a few times a request for timeouts counted in seconds.
     pub(crate) fn millis(&self) -> u64 {
         crate::sys::monotonic_coarse_millis().saturating_sub(self.epoch_ms)

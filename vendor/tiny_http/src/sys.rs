@@ -216,30 +216,40 @@ pub(crate) fn millis(timeout: Option<Duration>) -> libc::c_int {
     }
 }
 
-/// Milliseconds on `clock` (a `CLOCK_*_COARSE`): the time of the last timer tick, so up to
-/// one tick (1–4 ms) behind. The vDSO reads it without the TSC: 4 ns against 17 ns for
-/// `CLOCK_MONOTONIC` on the benchmark host, and the engine asks the time several times a
-/// request for timeouts that are counted in seconds.
-fn coarse_millis(clock: libc::clockid_t) -> u64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
+/// Milliseconds on `coarse` (a `CLOCK_*_COARSE`): the time of the last timer tick, so up to
+/// one tick (1–10 ms, by the kernel's HZ) behind. The vDSO reads it without the TSC: 4 ns
+/// against 17 ns for `CLOCK_MONOTONIC` on the benchmark host, and the engine asks the time
+/// several times a request for timeouts that are counted in seconds. Should the coarse clock
+/// be refused (it exists since Linux 2.6.32), `precise`, the clock it is a tick of, stands
+/// in; a time before the epoch counts as the epoch.
+fn coarse_millis(coarse: libc::clockid_t, precise: libc::clockid_t) -> u64 {
+    let read = |clock| {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `now` is a valid timespec for clock_gettime(2) to write; it is read only
+        // if the call succeeded.
+        let rc = unsafe { libc::clock_gettime(clock, &mut now) };
+        (rc == 0).then_some(now)
     };
-    // SAFETY: `now` is a valid timespec to write to; the coarse clocks exist since Linux
-    // 2.6.32, and on failure `now` stays at zero, which only makes every wait look longer.
-    unsafe { libc::clock_gettime(clock, &mut now) };
-    (now.tv_sec as u64) * 1000 + (now.tv_nsec as u64) / 1_000_000
+    let Some(now) = read(coarse).or_else(|| read(precise)) else {
+        return 0;
+    };
+    let secs = u64::try_from(now.tv_sec).unwrap_or(0);
+    let millis = u64::try_from(now.tv_nsec / 1_000_000).unwrap_or(0);
+    secs.saturating_mul(1000).saturating_add(millis)
 }
 
 /// Milliseconds on the monotonic clock, to a timer tick (see [`coarse_millis`]).
 pub(crate) fn monotonic_coarse_millis() -> u64 {
-    coarse_millis(libc::CLOCK_MONOTONIC_COARSE)
+    coarse_millis(libc::CLOCK_MONOTONIC_COARSE, libc::CLOCK_MONOTONIC)
 }
 
 /// Whole seconds since the Unix epoch, to a timer tick (see [`coarse_millis`]): enough for a
 /// `Date` header, which has no finer unit.
 pub(crate) fn unix_coarse_secs() -> u64 {
-    coarse_millis(libc::CLOCK_REALTIME_COARSE) / 1000
+    coarse_millis(libc::CLOCK_REALTIME_COARSE, libc::CLOCK_REALTIME) / 1000
 }
 
 /// An epoll(7) instance for idle connections, with an eventfd in it that wakes every waiter
