@@ -156,9 +156,10 @@ fn begin_json(entry: &Entry<'_>, out: &mut Vec<u8>) -> usize {
 pub fn finish(format: Format, line: &mut Vec<u8>, at: usize, outcome: Outcome) {
     // Only `combined` has anything after the outcome: the others append it where they are,
     // without moving an empty tail about.
-    let tail = match at < line.len() {
-        true => line.split_off(at),
-        false => Vec::new(),
+    let tail = if at < line.len() {
+        line.split_off(at)
+    } else {
+        Vec::new()
     };
     match format {
         Format::Default => {

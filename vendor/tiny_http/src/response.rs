@@ -112,7 +112,7 @@ impl fmt::Debug for Response {
 
 /// Header lines added to many responses (a site's own headers), checked once when made
 /// rather than on every response: the check of a line cost more than copying it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct HeaderLines(Vec<u8>);
 
 impl HeaderLines {
